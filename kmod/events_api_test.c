@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exercises the in-kernel events API from hardirq, softirq and process
+ * context at once. On load it logs `count` events from each context:
+ * "api hardirq <i>" from a hard hrtimer, "api softirq <i>" from a soft
+ * hrtimer and "api process <i>" from a work item, and returns when all are
+ * logged. The load fails if any call ran in the wrong context or failed.
+ *
+ * With bench=N it instead logs N events of 64 bytes from a kernel thread
+ * and reports the cost per event in the kernel log.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/events.h>
+#include <linux/hrtimer.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/preempt.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+
+static unsigned int count = 1000;
+module_param(count, uint, 0444);
+MODULE_PARM_DESC(count, "Events to log from each context (default 1000)");
+
+static unsigned int bench;
+module_param(bench, uint, 0444);
+MODULE_PARM_DESC(bench, "Instead of the test, time this many events_log() calls");
+
+/* Time between two timer events. */
+#define EVENTS_API_TEST_PERIOD_NS	(20 * NSEC_PER_USEC)
+#define EVENTS_API_TEST_TIMEOUT		(60 * HZ)
+
+struct events_api_ctx {
+	const char *name;
+	unsigned int next;
+	struct hrtimer timer;
+	struct completion done;
+};
+
+static struct events_api_ctx hard_ctx = { .name = "hardirq" };
+static struct events_api_ctx soft_ctx = { .name = "softirq" };
+static struct events_api_ctx task_ctx = { .name = "process" };
+static struct work_struct task_work;
+static atomic_t failures = ATOMIC_INIT(0);
+
+static void events_api_test_fail(const char *what, struct events_api_ctx *ctx,
+				 int ret)
+{
+	if (atomic_inc_return(&failures) == 1)
+		pr_err("%s: %s failed at event %u (%d)\n", ctx->name, what,
+		       ctx->next, ret);
+}
+
+static enum hrtimer_restart events_api_test_tick(struct events_api_ctx *ctx,
+						 bool context_ok)
+{
+	int ret;
+
+	if (!context_ok)
+		events_api_test_fail("context check", ctx, 0);
+	ret = events_logf("api %s %u", ctx->name, ctx->next);
+	if (ret)
+		events_api_test_fail("events_logf", ctx, ret);
+
+	if (++ctx->next < count) {
+		hrtimer_forward_now(&ctx->timer,
+				    ns_to_ktime(EVENTS_API_TEST_PERIOD_NS));
+		return HRTIMER_RESTART;
+	}
+	complete(&ctx->done);
+	return HRTIMER_NORESTART;
+}
+
+static enum hrtimer_restart events_api_test_hard(struct hrtimer *timer)
+{
+	return events_api_test_tick(&hard_ctx, in_hardirq());
+}
+
+static enum hrtimer_restart events_api_test_soft(struct hrtimer *timer)
+{
+	return events_api_test_tick(&soft_ctx, in_serving_softirq());
+}
+
+static void events_api_test_task(struct work_struct *work)
+{
+	char msg[32];
+	int len, ret;
+
+	for (; task_ctx.next < count; task_ctx.next++) {
+		if (!in_task())
+			events_api_test_fail("context check", &task_ctx, 0);
+		len = scnprintf(msg, sizeof(msg), "api process %u\n",
+				task_ctx.next);
+		ret = events_log(msg, len);
+		if (ret)
+			events_api_test_fail("events_log", &task_ctx, ret);
+		cond_resched();
+	}
+	complete(&task_ctx.done);
+}
+
+static void events_api_test_start(struct events_api_ctx *ctx,
+				  enum hrtimer_mode mode,
+				  enum hrtimer_restart (*fn)(struct hrtimer *))
+{
+	init_completion(&ctx->done);
+	hrtimer_init(&ctx->timer, CLOCK_MONOTONIC, mode);
+	ctx->timer.function = fn;
+	hrtimer_start(&ctx->timer, ns_to_ktime(EVENTS_API_TEST_PERIOD_NS),
+		      mode);
+}
+
+static int events_api_test_wait(struct events_api_ctx *ctx)
+{
+	if (wait_for_completion_timeout(&ctx->done, EVENTS_API_TEST_TIMEOUT))
+		return 0;
+	pr_err("%s: timed out after %u of %u events\n", ctx->name,
+	       ctx->next, count);
+	return -ETIMEDOUT;
+}
+
+static u64 bench_ns;
+
+static void events_api_test_bench(struct work_struct *work)
+{
+	char msg[64];
+	unsigned int i;
+	u64 start;
+
+	memset(msg, 'b', sizeof(msg));
+	start = ktime_get_ns();
+	for (i = 0; i < bench; i++) {
+		if (events_log(msg, sizeof(msg)))
+			events_api_test_fail("events_log", &task_ctx, -EIO);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	bench_ns = ktime_get_ns() - start;
+	complete(&task_ctx.done);
+}
+
+static int events_api_test_run_bench(void)
+{
+	init_completion(&task_ctx.done);
+	INIT_WORK(&task_work, events_api_test_bench);
+	queue_work(system_unbound_wq, &task_work);
+	if (events_api_test_wait(&task_ctx)) {
+		cancel_work_sync(&task_work);
+		return -ETIMEDOUT;
+	}
+	if (atomic_read(&failures))
+		return -EINVAL;
+	pr_info("bench: %u events_log() calls of 64 bytes in %llu ns: %llu ns/event\n",
+		bench, bench_ns, div_u64(bench_ns, bench));
+	return 0;
+}
+
+static int __init events_api_test_init(void)
+{
+	int ret = 0;
+
+	if (bench)
+		return events_api_test_run_bench();
+	if (!count)
+		return -EINVAL;
+
+	init_completion(&task_ctx.done);
+	INIT_WORK(&task_work, events_api_test_task);
+	events_api_test_start(&hard_ctx, HRTIMER_MODE_REL_HARD,
+			      events_api_test_hard);
+	events_api_test_start(&soft_ctx, HRTIMER_MODE_REL_SOFT,
+			      events_api_test_soft);
+	queue_work(system_unbound_wq, &task_work);
+
+	if (events_api_test_wait(&hard_ctx) ||
+	    events_api_test_wait(&soft_ctx) ||
+	    events_api_test_wait(&task_ctx))
+		ret = -ETIMEDOUT;
+
+	hrtimer_cancel(&hard_ctx.timer);
+	hrtimer_cancel(&soft_ctx.timer);
+	cancel_work_sync(&task_work);
+
+	if (!ret && atomic_read(&failures))
+		ret = -EINVAL;
+	if (!ret)
+		pr_info("logged %u events from each of hardirq, softirq and process context\n",
+			count);
+	return ret;
+}
+
+static void __exit events_api_test_exit(void)
+{
+}
+
+module_init(events_api_test_init);
+module_exit(events_api_test_exit);
+
+MODULE_DESCRIPTION("Test of the events in-kernel API from every context");
+MODULE_INFO(test, "Y");
+MODULE_LICENSE("GPL");

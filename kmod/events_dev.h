@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The events device: one ring shared by every writer and every open file,
+ * and the wait queue its readers sleep on.
+ */
+#ifndef _EVENTS_DEV_H
+#define _EVENTS_DEV_H
+
+#include <linux/irq_work.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+
+#include "events_ring.h"
+
+/**
+ * struct events_dev - the device-wide state
+ * @ring:	the records
+ * @wq:		readers waiting in read() or registered through poll()/epoll
+ * @wake_work:	wakes @wq for writers that may not take its lock (irq
+ *		context, and any context on PREEMPT_RT)
+ * @max_payload: largest payload in bytes, fixed at load
+ * @fmt_lock:	protects @fmt_buf
+ * @fmt_buf:	@max_payload + 1 bytes for events_logf() to format into
+ */
+struct events_dev {
+	struct events_ring ring;
+	struct wait_queue_head wq;
+	struct irq_work wake_work;
+	u32 max_payload;
+	raw_spinlock_t fmt_lock;
+	char *fmt_buf;
+};
+
+extern struct events_dev events_dev;
+
+u64 events_dev_append(struct events_dev *dev, const char *msg, size_t len,
+		      bool kernel);
+void events_dev_kick(struct events_dev *dev);
+
+#endif /* _EVENTS_DEV_H */

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Text rendering of events records, one line each:
+ *
+ *   <seq>,<sec>.<nsec>,<origin>,<pid>,<uid>,<comm>;<message>\n
+ *
+ * Bytes that would break the line (below 0x20, 0x7f and above, and the
+ * backslash) are written as \xNN, as /dev/kmsg does; in the comm field the
+ * separators ',' and ';' are escaped too.
+ */
+
+#include <linux/cred.h>
+#include <linux/kernel.h>
+#include <linux/math64.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
+#include <linux/time64.h>
+#include <linux/string.h>
+#include <linux/uidgid.h>
+
+#include "events_format.h"
+#include "events_ring.h"
+
+/*
+ * An output cursor that counts every byte but stores only what fits, so a
+ * caller learns the full length of a line that did not fit.
+ */
+struct events_out {
+	char *buf;
+	size_t avail;
+	size_t len;
+};
+
+static void events_out_char(struct events_out *o, char c)
+{
+	if (o->len < o->avail)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void events_out_u64(struct events_out *o, u64 v, int min_digits)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + do_div(v, 10);
+	} while (v || n < min_digits);
+	while (n)
+		events_out_char(o, tmp[--n]);
+}
+
+static void events_out_str(struct events_out *o, const char *s)
+{
+	while (*s)
+		events_out_char(o, *s++);
+}
+
+static void events_out_mem(struct events_out *o, const char *s, size_t n)
+{
+	if (o->len < o->avail)
+		memcpy(o->buf + o->len, s, min(n, o->avail - o->len));
+	o->len += n;
+}
+
+static bool events_escaped(u8 c, bool field)
+{
+	return c < 0x20 || c >= 0x7f || c == '\\' ||
+	       (field && (c == ',' || c == ';'));
+}
+
+/* Runs of plain bytes are copied whole; the rest become \xNN. */
+static void events_out_escaped(struct events_out *o, const char *s, size_t n,
+			       bool field)
+{
+	size_t i = 0, run;
+
+	while (i < n) {
+		for (run = i; run < n && !events_escaped(s[run], field); run++)
+			;
+		events_out_mem(o, s + i, run - i);
+		if (run == n)
+			break;
+		events_out_char(o, '\\');
+		events_out_char(o, 'x');
+		events_out_char(o, hex_asc_hi(s[run]));
+		events_out_char(o, hex_asc_lo(s[run]));
+		i = run + 1;
+	}
+}
+
+static void events_out_time(struct events_out *o, u64 ns)
+{
+	u32 nsec;
+	u64 sec = div_u64_rem(ns, NSEC_PER_SEC, &nsec);
+
+	events_out_u64(o, sec, 1);
+	events_out_char(o, '.');
+	events_out_u64(o, nsec, 9);
+}
+
+/*
+ * The pid as the reader sees it. Records keep the number from the initial
+ * namespace; readers there (the common case) get it unchanged, others get
+ * it translated through the pid that currently has that number, or 0.
+ */
+static u32 events_view_pid(u32 nr, const struct events_view *view)
+{
+	struct pid *pid;
+	u32 vnr = 0;
+
+	if (!nr || view->pid_ns == &init_pid_ns)
+		return nr;
+
+	rcu_read_lock();
+	pid = find_pid_ns(nr, &init_pid_ns);
+	if (pid)
+		vnr = pid_nr_ns(pid, view->pid_ns);
+	rcu_read_unlock();
+	return vnr;
+}
+
+/**
+ * events_format_rec() - render one record as a text line
+ * @buf: where to write
+ * @avail: bytes available at @buf
+ * @rec: the record
+ * @seq: its sequence number
+ * @view: namespaces to show pid and uid in
+ *
+ * Writes at most @avail bytes; the content is complete only if the return
+ * value is at most @avail. Never more than
+ * EVENTS_TEXT_LINE_MAX(@rec->len).
+ *
+ * Context: Any context.
+ * Return: the length of the whole line, newline included.
+ */
+size_t events_format_rec(char *buf, size_t avail, const struct events_rec *rec,
+			 u64 seq, const struct events_view *view)
+{
+	struct events_out o = { .buf = buf, .avail = avail };
+
+	events_out_u64(&o, seq, 1);
+	events_out_char(&o, ',');
+	events_out_time(&o, rec->ts_real);
+	events_out_char(&o, ',');
+	events_out_char(&o, rec->flags & EVENTS_REC_KERNEL ? 'k' : 'u');
+	events_out_char(&o, ',');
+	events_out_u64(&o, events_view_pid(rec->pid, view), 1);
+	events_out_char(&o, ',');
+	events_out_u64(&o, from_kuid_munged(view->user_ns,
+					    KUIDT_INIT(rec->uid)), 1);
+	events_out_char(&o, ',');
+	if (rec->comm_len)
+		events_out_escaped(&o, events_rec_comm(rec), rec->comm_len,
+				   true);
+	else
+		events_out_char(&o, '-');
+	events_out_char(&o, ';');
+	events_out_escaped(&o, events_rec_payload(rec), rec->len, false);
+	events_out_char(&o, '\n');
+	return o.len;
+}
+
+/**
+ * events_format_loss() - render the notice of lost records
+ * @buf: where to write
+ * @avail: bytes available at @buf
+ * @first: sequence number of the first lost record
+ * @last: sequence number of the last lost record
+ * @ts_real: CLOCK_REALTIME in ns when the loss was noticed
+ *
+ * Context: Any context.
+ * Return: the length of the whole line, as for events_format_rec().
+ */
+size_t events_format_loss(char *buf, size_t avail, u64 first, u64 last,
+			  u64 ts_real)
+{
+	struct events_out o = { .buf = buf, .avail = avail };
+
+	events_out_u64(&o, first, 1);
+	events_out_char(&o, ',');
+	events_out_time(&o, ts_real);
+	events_out_str(&o, ",l,-,-,-;lost ");
+	events_out_u64(&o, last - first + 1, 1);
+	events_out_str(&o, " events (seq ");
+	events_out_u64(&o, first, 1);
+	events_out_char(&o, '-');
+	events_out_u64(&o, last, 1);
+	events_out_char(&o, ')');
+	events_out_char(&o, '\n');
+	return o.len;
+}

@@ -1,0 +1,240 @@
+#!/bin/bash
+# Build the events modules for one kernel, boot them in a QEMU VM with a busybox initramfs, report.
+#
+# Usage: scripts/vm-run.sh KVER check|demo|shell
+#   check  run the selftests in the guest (selftests/run_guest.sh)
+#   demo   run the scripted demo (scripts/guest/demo.sh)
+#   shell  the demo, then an interactive shell in the guest (needs a terminal;
+#          Ctrl-A X quits QEMU); with VM_DEMO=0 just events.ko loaded, then the shell
+# Every result is counted: the guest's tests, plus "kernel log clean" (no
+# BUG/WARNING/Oops/lockdep/KASAN/... lines in the guest's dmesg). Prints
+# "KVER: X passed, Y failed", writes "X Y" to build/KVER/result, exits 1 on any failure.
+#
+# Environment:
+#   VM_TIMEOUT     hard limit for the boot in seconds (default: check 900, demo 300, shell 3600)
+#   VM_MACHINE     QEMU machine (default pc; microvm boots ~0.5 s faster on an idle host,
+#                  but has no HPET/PM timer: on a busy host the kernel's TSC calibration
+#                  against the PIT fails and the boot hangs)
+#   VM_KERNEL      kernel image (default /boot/vmlinuz-KVER)
+#   VM_KDIR        kernel build tree for the modules (default /lib/modules/KVER/build)
+#   VM_ACCEL       kvm or tcg (default: probed once, cached in build/accel)
+#   EVENTS_SRC     tree to take Kbuild, kmod/, include/ and selftests/*.sh from (default: this repo)
+#   SELFTESTS_OUT  selftest binaries (default: build/selftests, from
+#                  `make -C selftests OUTPUT=$PWD/build/selftests`)
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT/scripts/lib.sh"
+
+usage() {
+	echo "usage: $0 KVER check|demo|shell" >&2
+	exit 2
+}
+[ $# -eq 2 ] || usage
+KVER=$1
+MODE=$2
+case $MODE in
+check) timeout_default=900 ;;
+demo) timeout_default=300 ;;
+shell)
+	timeout_default=3600
+	if [ ! -t 0 ] || [ ! -t 1 ]; then
+		echo "vm-run: shell mode needs a terminal; use demo" >&2
+		exit 2
+	fi
+	;;
+*) usage ;;
+esac
+VM_TIMEOUT=${VM_TIMEOUT:-$timeout_default}
+MACHINE=${VM_MACHINE:-pc}
+SRC=${EVENTS_SRC:-$ROOT}
+ST_OUT=${SELFTESTS_OUT:-$ROOT/build/selftests}
+KIMG=${VM_KERNEL:-/boot/vmlinuz-$KVER}
+KDIR=${VM_KDIR:-/lib/modules/$KVER/build}
+B=$ROOT/build/$KVER
+
+# Log lines in the guest's dmesg that fail "kernel log clean", and known harmless
+# lines that match them (extended regexps).
+BAD_LOG='BUG:|WARNING:|Oops|INFO: possible|circular locking|lockdep|KASAN|UBSAN|kmemleak|sleeping function called|general protection|Call Trace|RIP:'
+OK_LOG='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread started'
+
+for f in "$KIMG" "$KDIR/Makefile"; do
+	if [ ! -e "$f" ]; then
+		echo "vm-run: $f missing (kernel $KVER not installed? see scripts/kernels.sh)" >&2
+		exit 2
+	fi
+done
+
+mkdir -p "$B"
+echo "0 1" >"$B/result"	# until a verdict exists, the run counts as one failure
+t_start=$SECONDS
+
+# finish PASS FAIL: print and record the verdict, exit.
+finish() {
+	echo "$KVER: $1 passed, $2 failed"
+	echo "$1 $2" >"$B/result"
+	[ "$2" -eq 0 ]
+	exit
+}
+
+# --- modules -------------------------------------------------------------
+echo "== $KVER: building modules in build/$KVER/src"
+ev_copy_src "$SRC" "$B/src"
+if ! ev_build "$KDIR" "$B/src" "$B/build.log"; then
+	echo "not ok - module build for $KVER (log: build/$KVER/build.log)"
+	finish 0 1
+fi
+mapfile -t modules < <(find "$B/src" -name '*.ko' | sort)
+if [ ${#modules[@]} -eq 0 ]; then
+	echo "not ok - module build for $KVER produced no .ko"
+	finish 0 1
+fi
+
+# --- initramfs -----------------------------------------------------------
+BUSYBOX=$(command -v busybox || true)
+if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
+	echo "vm-run: need a static busybox (apt-get install busybox-static)" >&2
+	exit 2
+fi
+R=$B/initramfs
+rm -rf "$R"
+mkdir -p "$R"/{bin,dev,etc,proc,root,run,sys,tmp,usr,lib/events,selftests,"lib/modules/$KVER/extra"}
+ln -s bin "$R/sbin"
+ln -s ../bin "$R/usr/bin"
+ln -s ../bin "$R/usr/sbin"
+chmod 1777 "$R/tmp"
+cp "$BUSYBOX" "$R/bin/busybox"
+for applet in $("$BUSYBOX" --list); do
+	[ "$applet" = busybox ] || ln -s busybox "$R/bin/$applet"
+done
+install -m 0755 "$ROOT/scripts/guest/init" "$R/init"
+install -m 0755 "$ROOT/scripts/guest/demo.sh" "$R/demo.sh"
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+	'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$R/etc/passwd"
+printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' 'nobody:x:65534:' >"$R/etc/group"
+printf '%s\n' "PS1='events-vm:\\w# '" >"$R/etc/profile"
+# Modules: /lib/events/*.ko, and for modprobe also under /lib/modules/KVER/extra.
+for m in "${modules[@]}"; do
+	cp "$m" "$R/lib/events/"
+	ln "$R/lib/events/${m##*/}" "$R/lib/modules/$KVER/extra/"
+done
+for f in modules.builtin modules.builtin.modinfo; do
+	if [ -f "/lib/modules/$KVER/$f" ]; then
+		cp "/lib/modules/$KVER/$f" "$R/lib/modules/$KVER/"
+	else
+		: >"$R/lib/modules/$KVER/$f"
+	fi
+done
+(cd "$R/lib/modules/$KVER" && find extra -name '*.ko' | sort >modules.order)
+depmod -b "$R" "$KVER"
+# Selftests: the binaries of SELFTESTS_OUT plus selftests/*.sh (run_guest.sh is the driver).
+if [ -d "$ST_OUT" ]; then
+	find "$ST_OUT" -maxdepth 1 -type f ! -name '*.o' ! -name '*.d' -exec cp -p {} "$R/selftests/" \;
+else
+	echo "# no selftest binaries in $ST_OUT (make -C selftests OUTPUT=$ST_OUT)"
+fi
+for f in "$SRC"/selftests/*.sh; do
+	[ -f "$f" ] && install -m 0755 "$f" "$R/selftests/"
+done
+[ "$MODE" != check ] || [ -e "$R/selftests/run_guest.sh" ] ||
+	echo "# selftests/run_guest.sh missing: the check will fail"
+INITRD=$B/initramfs.cpio.gz
+(cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+	gzip -1 >"$INITRD"
+echo "== $KVER: initramfs $(du -k "$INITRD" | cut -f1) KiB, modules: ${modules[*]##*/}"
+
+# --- accelerator ---------------------------------------------------------
+# KVM only where a short probe boot really works (on some hosts it aborts or spins).
+probe_accel() {
+	local cache=$ROOT/build/accel
+	if [ -s "$cache" ]; then
+		cat "$cache"
+		return
+	fi
+	local accel=tcg
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		timeout --foreground -k 5 30 qemu-system-x86_64 -M "$MACHINE" -accel kvm -cpu max \
+			-smp 2 -m 256 -nodefaults -display none -serial stdio -no-reboot \
+			-kernel "$KIMG" -initrd "$INITRD" \
+			-append "console=ttyS0 panic=-1 quiet evmode=probe" \
+			</dev/null >"$ROOT/build/accel.log" 2>&1 || true
+		grep -q EVENTS-PROBE-OK "$ROOT/build/accel.log" && accel=kvm
+	fi
+	echo "$accel" >"$cache"
+	echo "$accel"
+}
+ACCEL=${VM_ACCEL:-$(probe_accel)}
+
+# --- boot ----------------------------------------------------------------
+guest_timeout=$((VM_TIMEOUT > 120 ? VM_TIMEOUT - 30 : VM_TIMEOUT / 2))
+append="console=ttyS0 panic=-1 quiet printk.devkmsg=on evmode=$MODE evtimeout=$guest_timeout"
+[ "${VM_DEMO:-1}" != 0 ] || append="$append evdemo=0"
+# Under TCG the 6.1 kernel finds the vCPU TSCs unsynchronized and falls back to HPET
+# (on microvm: jiffies, without high-resolution timers). QEMU's TSC is one host
+# clock, so trust it; this also keeps the clocksource watchdog quiet on a busy host.
+[ "$ACCEL" = kvm ] || append="$append tsc=reliable"
+qemu=(qemu-system-x86_64 -M "$MACHINE" -accel "$ACCEL" -cpu max -smp 2 -m 1024
+	-nodefaults -display none -no-reboot -kernel "$KIMG" -initrd "$INITRD" -append "$append")
+if [ "$MODE" = shell ]; then
+	qemu+=(-serial mon:stdio)
+	stdin=/dev/stdin
+else
+	qemu+=(-serial stdio)
+	stdin=/dev/null
+fi
+
+echo "== $KVER: booting ($MACHINE, $ACCEL, $MODE, timeout $VM_TIMEOUT s)"
+t_boot=$SECONDS
+set +e
+timeout --foreground -k 10 "$VM_TIMEOUT" "${qemu[@]}" <"$stdin" 2>&1 | tee "$B/console.log"
+qemu_rc=${PIPESTATUS[0]}
+set -e
+t_end=$SECONDS
+
+# --- verdict -------------------------------------------------------------
+tr -d '\r' <"$B/console.log" >"$B/console.txt"
+C=$B/console.txt
+pass=0
+fail=0
+echo "== $KVER: VM ran $((t_end - t_boot)) s (build + boot + run $((t_end - t_start)) s)"
+
+guest=$(grep -ao 'EVENTS-GUEST: pass=[0-9]* fail=[0-9]*' "$C" | tail -n 1 || true)
+if [ -n "$guest" ]; then
+	pass=${guest#*pass=}
+	pass=${pass%% *}
+	fail=${guest##*fail=}
+else
+	echo "not ok - guest verdict (no EVENTS-GUEST line)"
+	fail=$((fail + 1))
+fi
+if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+	echo "not ok - VM finished in time (killed after $VM_TIMEOUT s)"
+	fail=$((fail + 1))
+elif [ "$qemu_rc" -ne 0 ]; then
+	echo "not ok - QEMU exited $qemu_rc"
+	fail=$((fail + 1))
+fi
+if grep -aq 'Kernel panic' "$C"; then
+	echo "not ok - no kernel panic"
+	grep -a 'Kernel panic' "$C" | sed 's/^/#   /'
+	fail=$((fail + 1))
+fi
+
+awk '/EVENTS-DMESG-END/ { f = 0 } f { print } /EVENTS-DMESG-BEGIN/ { f = 1 }' "$C" >"$B/dmesg.txt"
+scope="dmesg"
+if ! grep -aq EVENTS-DMESG-END "$C"; then
+	# No complete dmesg section (panic, hang): judge the whole console instead.
+	scope="console (no complete dmesg section)"
+	cp "$C" "$B/dmesg.txt"
+fi
+if grep -aE "$BAD_LOG" "$B/dmesg.txt" | grep -avE "$OK_LOG" >"$B/dmesg.bad"; then
+	echo "not ok - kernel log clean ($scope: build/$KVER/dmesg.txt)"
+	sed 's/^/#   /' "$B/dmesg.bad"
+	fail=$((fail + 1))
+else
+	echo "ok - kernel log clean ($scope)"
+	pass=$((pass + 1))
+fi
+
+finish "$pass" "$fail"
