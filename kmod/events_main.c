@@ -291,12 +291,12 @@ static size_t events_read_size(struct events_reader *r, size_t count)
 }
 
 static ssize_t events_read_partial(struct events_reader *r,
-				   char __user *ubuf, size_t count)
+				   struct iov_iter *to)
 {
-	size_t n = min(count, r->partial_len - r->partial_off);
+	size_t n = min(iov_iter_count(to), r->partial_len - r->partial_off);
 
 	lockdep_assert_held(&r->lock);
-	if (copy_to_user(ubuf, r->partial + r->partial_off, n))
+	if (copy_to_iter(r->partial + r->partial_off, n, to) != n)
 		return -EFAULT;
 	r->partial_off += n;
 	if (r->partial_off == r->partial_len) {
@@ -311,9 +311,9 @@ static ssize_t events_read_partial(struct events_reader *r,
  * succeeds. A line longer than @count is returned in pieces: its first
  * @count bytes now, the rest by the following reads.
  */
-static ssize_t events_read_lines(struct events_reader *r, char __user *ubuf,
-				 size_t count)
+static ssize_t events_read_lines(struct events_reader *r, struct iov_iter *to)
 {
+	size_t count = iov_iter_count(to);
 	size_t max_line = EVENTS_TEXT_LINE_MAX(events_dev.max_payload);
 	struct events_cursor c = {
 		.seq = atomic64_read(&r->seq),
@@ -356,7 +356,7 @@ static ssize_t events_read_lines(struct events_reader *r, char __user *ubuf,
 			ret = -ENOMEM;
 			goto out_free;
 		}
-		if (copy_to_user(ubuf, buf, count)) {
+		if (copy_to_iter(buf, count, to) != count) {
 			kfree(rest);
 			ret = -EFAULT;
 			goto out_free;
@@ -365,7 +365,7 @@ static ssize_t events_read_lines(struct events_reader *r, char __user *ubuf,
 		r->partial_off = 0;
 		WRITE_ONCE(r->partial, rest);
 		used = count;
-	} else if (copy_to_user(ubuf, buf, used)) {
+	} else if (copy_to_iter(buf, used, to) != used) {
 		ret = -EFAULT;
 		goto out_free;
 	}
@@ -376,34 +376,51 @@ out_free:
 	return ret;
 }
 
-static ssize_t events_read(struct file *file, char __user *ubuf, size_t count,
-			   loff_t *ppos)
+/*
+ * Wait for data without holding the file's mutex, so that a reader
+ * blocked here never holds up lseek(), O_NONBLOCK reads or other threads
+ * sharing the file; then take the mutex and look again.
+ */
+static ssize_t events_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct events_reader *r = file->private_data;
+	struct events_reader *r = iocb->ki_filp->private_data;
+	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+			(iocb->ki_flags & IOCB_NOWAIT);
 	ssize_t ret;
 
-	if (!count)
+	if (!iov_iter_count(to))
 		return 0;
-	ret = mutex_lock_interruptible(&r->lock);
-	if (ret)
-		return ret;
+	for (;;) {
+		if (!nonblock &&
+		    wait_event_interruptible(events_dev.wq,
+					     events_reader_ready(r)))
+			return -ERESTARTSYS;
 
-	if (r->partial) {
-		ret = events_read_partial(r, ubuf, count);
-		goto out_unlock;
-	}
-	while (!events_reader_ready(r)) {
-		if (file->f_flags & O_NONBLOCK) {
-			ret = -EAGAIN;
-			goto out_unlock;
+		/*
+		 * The mutex is held only while a read copies out, never while
+		 * one waits: O_NONBLOCK readers may wait for it too. Only
+		 * IOCB_NOWAIT callers may not.
+		 */
+		if (iocb->ki_flags & IOCB_NOWAIT) {
+			if (!mutex_trylock(&r->lock))
+				return -EAGAIN;
+		} else if (mutex_lock_interruptible(&r->lock)) {
+			return -ERESTARTSYS;
 		}
-		ret = wait_event_interruptible(events_dev.wq,
-					       events_reader_ready(r));
-		if (ret)
-			goto out_unlock;
+
+		if (r->partial) {
+			ret = events_read_partial(r, to);
+			break;
+		}
+		if (events_reader_ready(r)) {
+			ret = events_read_lines(r, to);
+			break;
+		}
+		/* Another thread of this file took what we were woken for. */
+		mutex_unlock(&r->lock);
+		if (nonblock)
+			return -EAGAIN;
 	}
-	ret = events_read_lines(r, ubuf, count);
-out_unlock:
 	mutex_unlock(&r->lock);
 	return ret;
 }
@@ -469,16 +486,14 @@ static __poll_t events_poll(struct file *file, poll_table *wait)
 static loff_t events_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct events_reader *r = file->private_data;
-	int ret;
 
 	if (offset)
 		return -ESPIPE;
 	if (whence != SEEK_SET && whence != SEEK_END)
 		return -EINVAL;
 
-	ret = mutex_lock_interruptible(&r->lock);
-	if (ret)
-		return ret;
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
 	kfree(r->partial);
 	WRITE_ONCE(r->partial, NULL);
 	events_reader_set(r, whence == SEEK_SET);
@@ -498,6 +513,8 @@ static int events_open(struct inode *inode, struct file *file)
 	r->view.user_ns = file->f_cred->user_ns;
 	events_reader_set(r, true);
 	file->private_data = r;
+	/* Positions are per-reader cursors, not offsets: no pread/pwrite. */
+	file->f_mode &= ~(FMODE_PREAD | FMODE_PWRITE);
 	return 0;
 }
 
@@ -516,7 +533,7 @@ static const struct file_operations events_fops = {
 	.owner		= THIS_MODULE,
 	.open		= events_open,
 	.release	= events_release,
-	.read		= events_read,
+	.read_iter	= events_read_iter,
 	.write_iter	= events_write_iter,
 	.poll		= events_poll,
 	.llseek		= events_llseek,

@@ -1550,6 +1550,92 @@ static int drop_to_nobody(void)
 	return 0;
 }
 
+/* A thread blocked in read() on a file holds up nobody else using it. */
+static void *blocked_reader(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[8192];
+
+	return (void *)(intptr_t)read(fd, buf, sizeof(buf));
+}
+
+TEST_F(events, blocked_read_does_not_block_shared_file)
+{
+	struct timespec t0, t1;
+	pthread_t th;
+	void *ret;
+	char buf[8192];
+	char msg[128];
+	int fd, flags;
+
+	fd = open(EV_DEV, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, lseek(fd, 0, SEEK_END));
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocked_reader, &fd));
+	usleep(200000);	/* let it block */
+
+	/* lseek on the same file returns at once. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_END));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	EXPECT_GT(2, t1.tv_sec - t0.tv_sec) TH_LOG("lseek waited for the reader");
+
+	/* So does a non-blocking read of the same file: EAGAIN. */
+	flags = fcntl(fd, F_GETFL);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, flags | O_NONBLOCK));
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, flags));
+
+	/* An event wakes the blocked reader with it. */
+	snprintf(msg, sizeof(msg), "shared %s", self->mark);
+	ASSERT_EQ((long)strlen(msg), ev_write_str(self->fd, msg));
+	ASSERT_EQ(0, pthread_join(th, &ret));
+	EXPECT_LT(0, (intptr_t)ret);
+	close(fd);
+}
+
+/* readv() fills its iovecs like one read: no wait once it has data. */
+TEST_F(events, readv_returns_what_is_there)
+{
+	struct iovec iov[2];
+	char msg[128], first[8192], second[8192];
+	ssize_t n;
+	int fd;
+
+	fd = open(EV_DEV, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, lseek(fd, 0, SEEK_END));
+	snprintf(msg, sizeof(msg), "readv %s", self->mark);
+
+	/* Learn the length of a line, then readv with exactly that first. */
+	ASSERT_EQ((long)strlen(msg), ev_write_str(self->fd, msg));
+	n = read(fd, first, sizeof(first));
+	ASSERT_LT(0, n);
+	ASSERT_EQ((long)strlen(msg), ev_write_str(self->fd, msg));
+
+	alarm(10);	/* a readv that waits for a second event fails here */
+	iov[0].iov_base = first;
+	iov[0].iov_len = n;
+	iov[1].iov_base = second;
+	iov[1].iov_len = sizeof(second);
+	EXPECT_LT(0, readv(fd, iov, 2));
+	alarm(0);
+	close(fd);
+}
+
+/* Positions are cursors, not offsets: pread() and pwrite() make no sense. */
+TEST_F(events, pread_pwrite_espipe)
+{
+	char buf[64];
+
+	EXPECT_EQ(-1, pread(self->fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, pwrite(self->fd, "x", 1, 0));
+	EXPECT_EQ(ESPIPE, errno);
+}
+
+
 /* Mode 0600 root:root: an unprivileged user can neither read nor write. */
 TEST_F(events, default_mode_denies_unprivileged)
 {
