@@ -361,8 +361,41 @@ else
 fi
 check "final rmmod events" rmmod events
 
+# --- stress and fuzzing ---------------------------------------------------
+# How hard: from the kernel command line (the runner asks for more on the
+# debug kernels), with light defaults for the others.
+stress_secs=15
+stress_min=0
+fuzz_ops=20000
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	evstress=*) stress_secs=${arg#evstress=} ;;
+	evstress_min=*) stress_min=${arg#evstress_min=} ;;
+	evfuzz=*) fuzz_ops=${arg#evfuzz=} ;;
+	esac
+done
+
+# A small ring, so that readers really fall behind and lose events.
+check "load ring_size=65536 for the stress test" load ring_size=65536
+timeout $((stress_secs * 3 + 120)) "$DIR/events_stress" -d "$stress_secs" \
+	-e "$stress_min" -k "$MODDIR/events_api_test.ko" >"$T/stress.out" 2>&1
+rc=$?
+show "$T/stress.out"
+check "events_stress: ${stress_secs} s, at least $stress_min events, invariants hold (status $rc)" \
+	test $rc -eq 0
+check "rmmod after stress" rmmod events
+
+check "load for the fuzzer" load
+timeout 1200 "$DIR/events_fuzz" -n "$fuzz_ops" -d 900 >"$T/fuzz.out" 2>&1
+rc=$?
+show "$T/fuzz.out"
+check "events_fuzz: $fuzz_ops operations, errno contract holds (status $rc)" \
+	test $rc -eq 0
+check "rmmod after fuzzing" rmmod events
+
 kill_bg
 check "no oops, warning or lockdep report in the kernel log" log_clean_since "$log0"
+
 rm -rf "$T"
 echo "EVENTS-GUEST: pass=$pass fail=$fail"
 [ $fail -eq 0 ]
