@@ -4,7 +4,8 @@
 # Usage: scripts/setup.sh
 # Does nothing (quickly) when every package is installed. Otherwise runs
 # `apt-get update` once and installs what is missing, including the newest
-# linux-image-6.12.*+deb12-amd64 and its headers.
+# linux-image-6.12.*+deb12-amd64 and its headers, and the PREEMPT_RT
+# (-rt-amd64) image and headers of the same version.
 set -eu
 
 FIXED="qemu-system-x86 busybox-static cpio gzip kmod sparse gcc make libc6-dev
@@ -36,7 +37,9 @@ missing_pkgs() {
 	[ -n "$v" ] || v=$(installed_612)
 	# shellcheck disable=SC2086 # FIXED is a word list
 	if [ -n "$v" ]; then
-		set -- $FIXED "linux-image-$v" "linux-headers-$v"
+		rt=${v%-amd64}-rt-amd64
+		set -- $FIXED "linux-image-$v" "linux-headers-$v" \
+			"linux-image-$rt" "linux-headers-$rt"
 	else
 		# apt does not know 6.12 yet (no package lists): ask for an update.
 		# shellcheck disable=SC2086

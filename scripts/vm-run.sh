@@ -17,6 +17,7 @@
 #                  against the PIT fails and the boot hangs)
 #   VM_KERNEL      kernel image (default /boot/vmlinuz-KVER)
 #   VM_KDIR        kernel build tree for the modules (default /lib/modules/KVER/build)
+#   VM_APPEND      more kernel command line (e.g. kasan_multi_shot, evstress=SECS)
 #   VM_ACCEL       kvm or tcg (default: probed once, cached in build/accel)
 #   EVENTS_SRC     tree to take Kbuild, kmod/, include/ and selftests/*.sh from (default: this repo)
 #   SELFTESTS_OUT  selftest binaries (default: build/selftests, from
@@ -170,6 +171,7 @@ ACCEL=${VM_ACCEL:-$(probe_accel)}
 guest_timeout=$((VM_TIMEOUT > 120 ? VM_TIMEOUT - 30 : VM_TIMEOUT / 2))
 append="console=ttyS0 panic=-1 quiet printk.devkmsg=on evmode=$MODE evtimeout=$guest_timeout"
 [ "${VM_DEMO:-1}" != 0 ] || append="$append evdemo=0"
+[ -z "${VM_APPEND:-}" ] || append="$append $VM_APPEND"
 # Under TCG the 6.1 kernel finds the vCPU TSCs unsynchronized and falls back to HPET
 # (on microvm: jiffies, without high-resolution timers). QEMU's TSC is one host
 # clock, so trust it; this also keeps the clocksource watchdog quiet on a busy host.

@@ -393,9 +393,46 @@ check "events_fuzz: $fuzz_ops operations, errno contract holds (status $rc)" \
 	test $rc -eq 0
 check "rmmod after fuzzing" rmmod events
 
+# --- KUnit tests of the ring (kernels built with KUnit) --------------------
+if [ -f "$MODDIR/events_ring_kunit.ko" ]; then
+	insmod "$MODDIR/events_ring_kunit.ko"
+	check "insmod events_ring_kunit" test $? -eq 0
+	results=/sys/kernel/debug/kunit/events_ring/results
+	if [ -r "$results" ]; then
+		cp "$results" "$T/kunit.out"
+	else
+		dmesg | sed -n 's/^\[[^]]*\] //p' >"$T/kunit.out"
+	fi
+	# Every KUnit case counts as one result.
+	while read -r line; do
+		case $line in
+		"ok "[0-9]*" events_ring_"*) ok "kunit: ${line#ok * }" ;;
+		"not ok "[0-9]*" events_ring_"*)
+			not_ok "kunit: ${line#not ok * }" ;;
+		esac
+	done <"$T/kunit.out"
+	grep -q '^ *ok [0-9]* events_ring_' "$T/kunit.out" ||
+		not_ok "kunit: no results from events_ring"
+	rmmod events_ring_kunit
+fi
+
 kill_bg
 check "no oops, warning or lockdep report in the kernel log" log_clean_since "$log0"
 
+# --- debug kernels: leaks, and lockdep still watching ----------------------
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Two scans: a new object is only reported once it survived one.
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$T/kmemleak.out"
+	show "$T/kmemleak.out"
+	check "kmemleak: no leaks after the whole run" test ! -s "$T/kmemleak.out"
+fi
+if [ -r /proc/lockdep_stats ]; then
+	# An earlier report turns lockdep off and would hide later ones.
+	check "lockdep is still on at the end" \
+		grep -Eq 'debug_locks: +1$' /proc/lockdep_stats
+fi
 rm -rf "$T"
 echo "EVENTS-GUEST: pass=$pass fail=$fail"
 [ $fail -eq 0 ]

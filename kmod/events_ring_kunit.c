@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the events ring alone: placement, wrap-around, dropping
+ * the oldest records and exact loss accounting, sequence numbers.
+ */
+
+#include <kunit/test.h>
+#include <linux/limits.h>
+#include <linux/string.h>
+
+/* The ring has no globals; test a private copy of it. */
+#include "events_ring.c"
+
+#define TEST_RING_SIZE	4096
+
+static struct events_ring *test_ring_new(struct kunit *test, u32 size,
+					 u64 first_seq)
+{
+	struct events_ring *ring = kunit_kzalloc(test, sizeof(*ring),
+						 GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ring);
+	KUNIT_ASSERT_EQ(test, 0, events_ring_init(ring, size, first_seq));
+	return ring;
+}
+
+/* Append a record whose payload is @len bytes of @fill. */
+static u64 test_append(struct events_ring *ring, u32 len, u8 fill)
+{
+	static u8 payload[SZ_64K];
+	struct events_rec hdr = {
+		.len = len,
+		.comm_len = 4,
+		.pid = fill,
+		.ts_real = fill,
+	};
+
+	memset(payload, fill, len);
+	return events_ring_append(ring, &hdr, "test", payload);
+}
+
+static u64 test_retained(struct events_ring *ring)
+{
+	return atomic64_read(&ring->next_seq) - atomic64_read(&ring->head_seq);
+}
+
+/* Check every retained record: sizes add up, payloads are intact. */
+static void test_walk(struct kunit *test, struct events_ring *ring)
+{
+	u64 pos = ring->head, n = 0;
+
+	while (pos != ring->tail) {
+		const struct events_rec *rec = events_ring_at(ring, pos);
+		const u8 *p = (const u8 *)events_rec_payload(rec);
+		u32 i;
+
+		KUNIT_ASSERT_EQ(test, 4, rec->comm_len);
+		KUNIT_EXPECT_EQ(test, 0, memcmp(events_rec_comm(rec), "test", 4));
+		KUNIT_ASSERT_LE(test, rec->len, (u32)SZ_64K);
+		for (i = 0; i < rec->len; i++)
+			KUNIT_ASSERT_EQ(test, (u8)rec->pid, p[i]);
+		pos += events_rec_size(rec->comm_len, rec->len);
+		KUNIT_ASSERT_LE(test, pos - ring->head, (u64)ring->size);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, test_retained(ring), n);
+	KUNIT_EXPECT_LE(test, ring->tail - ring->head, (u64)ring->size);
+}
+
+static void events_ring_init_rejects_bad_sizes(struct kunit *test)
+{
+	struct events_ring ring;
+
+	KUNIT_EXPECT_EQ(test, -EINVAL, events_ring_init(&ring, 0, 1));
+	KUNIT_EXPECT_EQ(test, -EINVAL, events_ring_init(&ring, 6000, 1));
+	KUNIT_EXPECT_EQ(test, -EINVAL, events_ring_init(&ring, 2048, 1));
+}
+
+static void events_ring_append_assigns_sequence(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	u64 i;
+
+	for (i = 1; i <= 10; i++)
+		KUNIT_EXPECT_EQ(test, i, test_append(ring, 10, i));
+	KUNIT_EXPECT_EQ(test, 1, atomic64_read(&ring->head_seq));
+	KUNIT_EXPECT_EQ(test, 0, ring->dropped);
+	KUNIT_EXPECT_EQ(test, 10 * events_rec_size(4, 10), ring->tail);
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+static void events_ring_record_sizes_are_padded(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, 32, sizeof(struct events_rec));
+	KUNIT_EXPECT_EQ(test, 40, events_rec_size(0, 1));
+	KUNIT_EXPECT_EQ(test, 40, events_rec_size(4, 4));
+	KUNIT_EXPECT_EQ(test, 48, events_rec_size(4, 5));
+	KUNIT_EXPECT_EQ(test, 32 + 16 + 4096, events_rec_size(16, 4096));
+}
+
+static void events_ring_exact_fit_drops_nothing(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	/* 64 records of 64 bytes fill 4096 bytes exactly. */
+	u32 len = 64 - sizeof(struct events_rec) - 4;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		test_append(ring, len, i);
+	KUNIT_EXPECT_EQ(test, 0, ring->dropped);
+	KUNIT_EXPECT_EQ(test, 64, test_retained(ring));
+	KUNIT_EXPECT_EQ(test, (u64)TEST_RING_SIZE, ring->tail - ring->head);
+
+	test_append(ring, len, 64);
+	KUNIT_EXPECT_EQ(test, 1, ring->dropped);
+	KUNIT_EXPECT_EQ(test, 2, atomic64_read(&ring->head_seq));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+static void events_ring_whole_ring_record(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	u32 len = TEST_RING_SIZE - sizeof(struct events_rec) - 4;
+
+	test_append(ring, 10, 1);
+	test_append(ring, 10, 2);
+	test_append(ring, len, 3);
+	KUNIT_EXPECT_EQ(test, 2, ring->dropped);
+	KUNIT_EXPECT_EQ(test, 1, test_retained(ring));
+	test_walk(test, ring);
+
+	/* The next record of any size pushes the full-ring one out. */
+	test_append(ring, 1, 4);
+	KUNIT_EXPECT_EQ(test, 3, ring->dropped);
+	KUNIT_EXPECT_EQ(test, 1, test_retained(ring));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+static void events_ring_larger_than_half(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	u32 len = TEST_RING_SIZE / 2 + 100;
+	int i;
+
+	/* Each such record evicts the previous one and wraps every time. */
+	for (i = 0; i < 20; i++) {
+		KUNIT_EXPECT_EQ(test, (u64)i + 1, test_append(ring, len, i));
+		KUNIT_EXPECT_EQ(test, 1, test_retained(ring));
+		test_walk(test, ring);
+	}
+	KUNIT_EXPECT_EQ(test, 19, ring->dropped);
+	events_ring_free(ring);
+}
+
+static void events_ring_wraparound_keeps_records_whole(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	int i;
+
+	/* Odd sizes so that records straddle the end of the ring. */
+	for (i = 0; i < 1000; i++) {
+		test_append(ring, 1 + (i * 37) % 700, i);
+		if (i % 50 == 0)
+			test_walk(test, ring);
+	}
+	test_walk(test, ring);
+	KUNIT_EXPECT_EQ(test, 1000, ring->dropped + test_retained(ring));
+	events_ring_free(ring);
+}
+
+static void events_ring_max_size_records(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, SZ_256K, 1);
+	int i;
+
+	for (i = 0; i < 12; i++)
+		test_append(ring, SZ_64K, i);
+	/* 65536 + 32 + 4 rounds to 65576: three fit in 256 KiB, not four. */
+	KUNIT_EXPECT_EQ(test, 3, test_retained(ring));
+	KUNIT_EXPECT_EQ(test, 9, ring->dropped);
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+static void events_ring_many_tiny_records(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	int i;
+
+	for (i = 0; i < 100000; i++)
+		test_append(ring, 1, i);
+	/* 40 bytes each: 102 fit in 4096. */
+	KUNIT_EXPECT_EQ(test, TEST_RING_SIZE / 40, test_retained(ring));
+	KUNIT_EXPECT_EQ(test, 100000, ring->dropped + test_retained(ring));
+	KUNIT_EXPECT_EQ(test, 100001, atomic64_read(&ring->next_seq));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+static void events_ring_loss_accounting_is_exact(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	u64 reader_seq = 1, lost;
+	int i;
+
+	/* A reader at seq 1 that never reads: its loss is head_seq - 1. */
+	for (i = 0; i < 500; i++) {
+		test_append(ring, 1 + i % 200, i);
+		lost = atomic64_read(&ring->head_seq) - reader_seq;
+		KUNIT_EXPECT_EQ(test, ring->dropped, lost);
+	}
+	KUNIT_EXPECT_EQ(test, 500, lost + test_retained(ring));
+	events_ring_free(ring);
+}
+
+static void events_ring_sequence_near_limit(struct kunit *test)
+{
+	u64 first = U64_MAX - 100;
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, first);
+	int i;
+
+	for (i = 0; i < 100; i++)
+		KUNIT_EXPECT_EQ(test, first + i, test_append(ring, 100, i));
+	KUNIT_EXPECT_EQ(test, U64_MAX, atomic64_read(&ring->next_seq));
+	KUNIT_EXPECT_EQ(test, U64_MAX - atomic64_read(&ring->head_seq),
+			test_retained(ring));
+	KUNIT_EXPECT_EQ(test, 100, ring->dropped + test_retained(ring));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+static void events_ring_position_wraps_64bit(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	int i;
+
+	/* Start the byte positions just below 2^64 (aligned to 8). */
+	ring->head = U64_MAX - 1000 - 7;
+	ring->tail = ring->head;
+	for (i = 0; i < 300; i++)
+		test_append(ring, 1 + (i * 13) % 300, i);
+	KUNIT_EXPECT_LT(test, ring->tail, (u64)TEST_RING_SIZE * 300);
+	KUNIT_EXPECT_EQ(test, 300, ring->dropped + test_retained(ring));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+static struct kunit_case events_ring_cases[] = {
+	KUNIT_CASE(events_ring_init_rejects_bad_sizes),
+	KUNIT_CASE(events_ring_append_assigns_sequence),
+	KUNIT_CASE(events_ring_record_sizes_are_padded),
+	KUNIT_CASE(events_ring_exact_fit_drops_nothing),
+	KUNIT_CASE(events_ring_whole_ring_record),
+	KUNIT_CASE(events_ring_larger_than_half),
+	KUNIT_CASE(events_ring_wraparound_keeps_records_whole),
+	KUNIT_CASE(events_ring_max_size_records),
+	KUNIT_CASE(events_ring_many_tiny_records),
+	KUNIT_CASE(events_ring_loss_accounting_is_exact),
+	KUNIT_CASE(events_ring_sequence_near_limit),
+	KUNIT_CASE(events_ring_position_wraps_64bit),
+	{}
+};
+
+static struct kunit_suite events_ring_suite = {
+	.name = "events_ring",
+	.test_cases = events_ring_cases,
+};
+
+kunit_test_suites(&events_ring_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the events ring");
+MODULE_LICENSE("GPL");
