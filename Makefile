@@ -5,6 +5,7 @@
 #   make                 module (against KDIR), tools and selftests
 #   make run             boot a VM with the module loaded and show it working
 #   make check           every test on every kernel; ends "N passed, N failed"
+#   make bench           events against pipe, AF_UNIX and /dev/kmsg in one VM
 #   make lint            checkpatch --strict, sparse C=2, W=1
 #   make load / unload   insmod/rmmod on this machine (root)
 #   make install         modules_install (honours INSTALL_MOD_PATH/DIR)
@@ -13,7 +14,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 BUILD := $(CURDIR)/build
 
-.PHONY: all modules userspace selftests run shell check lint load unload \
+.PHONY: all modules userspace selftests run shell check bench lint load unload \
 	install modules_install clean
 
 all: modules userspace selftests
@@ -38,6 +39,11 @@ shell:
 
 check:
 	scripts/check.sh
+
+bench:
+	scripts/setup.sh
+	$(MAKE) selftests
+	scripts/vm-run.sh $$(scripts/kernels.sh 6.12) bench
 
 lint:
 	scripts/lint.sh

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Build the events modules for one kernel, boot them in a QEMU VM with a busybox initramfs, report.
 #
-# Usage: scripts/vm-run.sh KVER check|demo|shell
+# Usage: scripts/vm-run.sh KVER check|demo|shell|bench
 #   check  run the selftests in the guest (selftests/run_guest.sh)
 #   demo   run the scripted demo (scripts/guest/demo.sh)
+#   bench  events_bench against pipes, AF_UNIX and /dev/kmsg (BENCH_ARGS: its options)
 #   shell  the demo, then an interactive shell in the guest (needs a terminal;
 #          Ctrl-A X quits QEMU); with VM_DEMO=0 just events.ko loaded, then the shell
 # Every result is counted: the guest's tests, plus "kernel log clean" (no
@@ -29,7 +30,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 
 usage() {
-	echo "usage: $0 KVER check|demo|shell" >&2
+	echo "usage: $0 KVER check|demo|shell|bench" >&2
 	exit 2
 }
 [ $# -eq 2 ] || usage
@@ -38,6 +39,7 @@ MODE=$2
 case $MODE in
 check) timeout_default=900 ;;
 demo) timeout_default=300 ;;
+bench) timeout_default=3600 ;;
 shell)
 	timeout_default=3600
 	if [ ! -t 0 ] || [ ! -t 1 ]; then
@@ -172,6 +174,8 @@ guest_timeout=$((VM_TIMEOUT > 120 ? VM_TIMEOUT - 30 : VM_TIMEOUT / 2))
 append="console=ttyS0 panic=-1 quiet printk.devkmsg=on evmode=$MODE evtimeout=$guest_timeout"
 [ "${VM_DEMO:-1}" != 0 ] || append="$append evdemo=0"
 [ -z "${VM_APPEND:-}" ] || append="$append $VM_APPEND"
+# The benchmark compares with /dev/kmsg: no rate limit, a larger buffer.
+[ "$MODE" != bench ] || append="$append log_buf_len=4M evbench=$(echo "${BENCH_ARGS:-}" | tr ' ' ,)"
 # Under TCG the 6.1 kernel finds the vCPU TSCs unsynchronized and falls back to HPET
 # (on microvm: jiffies, without high-resolution timers). QEMU's TSC is one host
 # clock, so trust it; this also keeps the clocksource watchdog quiet on a busy host.
