@@ -60,7 +60,7 @@ B=$ROOT/build/$KVER
 # Log lines in the guest's dmesg that fail "kernel log clean", and known harmless
 # lines that match them (extended regexps).
 BAD_LOG='BUG:|WARNING:|Oops|INFO: possible|circular locking|lockdep|KASAN|UBSAN|kmemleak|sleeping function called|general protection|Call Trace|RIP:'
-OK_LOG='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread started'
+OK_LOG='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread started|RCU lockdep checking is enabled'
 
 for f in "$KIMG" "$KDIR/Makefile"; do
 	if [ ! -e "$f" ]; then
