@@ -20,7 +20,10 @@
  *
  * Blocking reads never hang: they are done only after poll() reported
  * data, under a lock that keeps other consumers of that file away.
- * A watchdog ends the run if an operation takes more than 20 s.
+ * A watchdog ends the run if an operation takes more than 20 s; at a
+ * check, draining one file and running the probes each count as one
+ * operation (draining all 32 files of a full ring can take longer than
+ * that on an instrumented kernel under emulation).
  *
  * Prints "events_fuzz: seed <n>" first; exit status 0 when no violation
  * was seen, 1 otherwise, 4 to skip.
@@ -59,6 +62,7 @@
 #define NR_THREADS_MAX	8
 #define ROUND_OPS	1000	/* per thread between checks */
 #define HANG_MS		20000
+#define DESC_LEN	512
 #define MAX_RW_COUNT	(INT_MAX & ~4095UL)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -154,7 +158,7 @@ struct fz {
 	uint64_t rs;
 	uint64_t op;		/* this thread's op number */
 	uint64_t gop;		/* global op index */
-	char desc[512];		/* the operation being done */
+	char desc[DESC_LEN];		/* the operation being done */
 	char *arena;		/* arena_len bytes, then a PROT_NONE page */
 	char *guard;
 	char *ro;		/* a PROT_READ page, then a PROT_NONE page */
@@ -164,6 +168,8 @@ struct fz {
 	int cur_op;
 	int64_t op_start_ms;	/* 0 when idle */
 	uint64_t round;
+	int64_t longest_ms;	/* the slowest operation so far */
+	char longest[DESC_LEN];
 };
 
 static struct fz fzs[NR_THREADS_MAX];
@@ -174,6 +180,23 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start timing an operation: the watchdog fails it after HANG_MS. */
+static void op_begin(struct fz *z)
+{
+	STORE(z->op_start_ms, now_ms());
+}
+
+static void op_end(struct fz *z)
+{
+	int64_t ms = now_ms() - z->op_start_ms;
+
+	if (ms > z->longest_ms) {
+		z->longest_ms = ms;
+		memcpy(z->longest, z->desc, sizeof(z->longest));
+	}
+	STORE(z->op_start_ms, 0);
 }
 
 static uint64_t rnd(uint64_t *s)
@@ -1742,10 +1765,16 @@ static void quiet_checks(struct fz *z)
 	for (i = 0; i < NR_SLOTS; i++) {
 		struct slot *s = &g.slots[i];
 
-		if (s->fd >= 0 && !s->closing && readable(s))
+		if (s->fd >= 0 && !s->closing && readable(s)) {
+			/* Each drain is one operation for the watchdog. */
+			op_begin(z);
 			drain(z, s);
+			op_end(z);
+		}
 	}
+	op_begin(z);
 	probes(z);
+	op_end(z);
 }
 
 /* ---- threads ---- */
@@ -1817,17 +1846,15 @@ static void *fuzz_main(void *arg)
 				ADD(g.total_ops, -1);
 				break;
 			}
-			STORE(z->op_start_ms, now_ms());
+			op_begin(z);
 			do_op(z);
-			STORE(z->op_start_ms, 0);
+			op_end(z);
 			z->op++;
 		}
 		pthread_barrier_wait(&g.barrier);
 		if (z->id == 0) {
-			STORE(z->op_start_ms, now_ms());
 			z->round++;
 			quiet_checks(z);
-			STORE(z->op_start_ms, 0);
 			if (LOAD(g.total_ops) >= g.nr_ops ||
 			    now_ms() > deadline_ms)
 				STORE(g.done, 1);
@@ -2033,6 +2060,10 @@ int main(int argc, char **argv)
 	       PRIu64 " failed as expected or not\n", LOAD(g.total_ops),
 	       g.nr_threads, fzs[0].round, (now_ms() - t0) / 1000.0,
 	       g.stat_ok, g.stat_err);
+	for (i = 0; i < g.nr_threads; i++)
+		printf("events_fuzz: thread %u: slowest operation %" PRId64
+		       " ms (watchdog %d ms): %s\n", i, fzs[i].longest_ms,
+		       HANG_MS, fzs[i].longest);
 	if (LOAD(g.total_ops) < g.nr_ops)
 		printf("events_fuzz: stopped by the %u s cap before %" PRIu64
 		       " ops\n", g.cap_s, g.nr_ops);
