@@ -5,6 +5,9 @@
  * "api hardirq <i>" from a hard hrtimer, "api softirq <i>" from a soft
  * hrtimer and "api process <i>" from a work item, and returns when all are
  * logged. The load fails if any call ran in the wrong context or failed.
+ * With burst=N a second work item logs N more events, "api burst <i>", as
+ * fast as it can while the others run: the stress test uses it to push
+ * the ring's drop path far harder than user space can under emulation.
  *
  * With bench=N it instead logs N events of 64 bytes from a kernel thread
  * and reports the cost per event in the kernel log.
@@ -28,6 +31,10 @@ static unsigned int count = 1000;
 module_param(count, uint, 0444);
 MODULE_PARM_DESC(count, "Events to log from each context (default 1000)");
 
+static unsigned int burst;
+module_param(burst, uint, 0444);
+MODULE_PARM_DESC(burst, "Also log this many events back to back from a second work item");
+
 static unsigned int bench;
 module_param(bench, uint, 0444);
 MODULE_PARM_DESC(bench, "Instead of the test, time this many events_log() calls");
@@ -46,7 +53,8 @@ struct events_api_ctx {
 static struct events_api_ctx hard_ctx = { .name = "hardirq" };
 static struct events_api_ctx soft_ctx = { .name = "softirq" };
 static struct events_api_ctx task_ctx = { .name = "process" };
-static struct work_struct task_work;
+static struct events_api_ctx burst_ctx = { .name = "burst" };
+static struct work_struct task_work, burst_work;
 static atomic_t failures = ATOMIC_INIT(0);
 
 static void events_api_test_fail(const char *what, struct events_api_ctx *ctx,
@@ -87,22 +95,35 @@ static enum hrtimer_restart events_api_test_soft(struct hrtimer *timer)
 	return events_api_test_tick(&soft_ctx, in_serving_softirq());
 }
 
-static void events_api_test_task(struct work_struct *work)
+/* Log "api <name> <i>" for i below @n from process context. */
+static void events_api_test_loop(struct events_api_ctx *ctx, unsigned int n,
+				 unsigned int resched_mask)
 {
 	char msg[32];
 	int len, ret;
 
-	for (; task_ctx.next < count; task_ctx.next++) {
+	for (; ctx->next < n; ctx->next++) {
 		if (!in_task())
-			events_api_test_fail("context check", &task_ctx, 0);
-		len = scnprintf(msg, sizeof(msg), "api process %u\n",
-				task_ctx.next);
+			events_api_test_fail("context check", ctx, 0);
+		len = scnprintf(msg, sizeof(msg), "api %s %u\n", ctx->name,
+				ctx->next);
 		ret = events_log(msg, len);
 		if (ret)
-			events_api_test_fail("events_log", &task_ctx, ret);
-		cond_resched();
+			events_api_test_fail("events_log", ctx, ret);
+		if (!(ctx->next & resched_mask))
+			cond_resched();
 	}
-	complete(&task_ctx.done);
+	complete(&ctx->done);
+}
+
+static void events_api_test_task(struct work_struct *work)
+{
+	events_api_test_loop(&task_ctx, count, 0);
+}
+
+static void events_api_test_burst(struct work_struct *work)
+{
+	events_api_test_loop(&burst_ctx, burst, 255);
 }
 
 static void events_api_test_start(struct events_api_ctx *ctx,
@@ -177,21 +198,27 @@ static int __init events_api_test_init(void)
 	events_api_test_start(&soft_ctx, HRTIMER_MODE_REL_SOFT,
 			      events_api_test_soft);
 	queue_work(system_unbound_wq, &task_work);
+	init_completion(&burst_ctx.done);
+	INIT_WORK(&burst_work, events_api_test_burst);
+	if (burst)
+		queue_work(system_unbound_wq, &burst_work);
 
 	if (events_api_test_wait(&hard_ctx) ||
 	    events_api_test_wait(&soft_ctx) ||
-	    events_api_test_wait(&task_ctx))
+	    events_api_test_wait(&task_ctx) ||
+	    (burst && events_api_test_wait(&burst_ctx)))
 		ret = -ETIMEDOUT;
 
 	hrtimer_cancel(&hard_ctx.timer);
 	hrtimer_cancel(&soft_ctx.timer);
 	cancel_work_sync(&task_work);
+	cancel_work_sync(&burst_work);
 
 	if (!ret && atomic_read(&failures))
 		ret = -EINVAL;
 	if (!ret)
-		pr_info("logged %u events from each of hardirq, softirq and process context\n",
-			count);
+		pr_info("logged %u events from each of hardirq, softirq and process context, %u in a burst\n",
+			count, burst);
 	return ret;
 }
 

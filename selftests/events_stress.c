@@ -62,7 +62,10 @@
 #define END_TIMEOUT_S	60
 #define BIG_READ	(256 * 1024)
 
-static const char *const kctx_name[3] = { "hardirq", "softirq", "process" };
+#define NR_KCTX		4
+static const char *const kctx_name[NR_KCTX] = {
+	"hardirq", "softirq", "process", "burst"
+};
 
 /* Configuration and results shared by all threads. */
 static struct {
@@ -71,6 +74,7 @@ static struct {
 	const char *kmod_path;
 	char kmod_name[64];
 	unsigned int kcount;
+	unsigned int kburst;
 	uint64_t seed;
 	unsigned int nr_writers;
 	int reader_nice;
@@ -585,7 +589,7 @@ struct reader {
 	uint64_t start_epoch;
 	bool want_loss;		/* EPOLLPRI: a loss line comes next */
 	struct ctr w[NR_WRITERS_MAX];
-	struct ctr k[3];
+	struct ctr k[NR_KCTX];
 	int64_t last_ping;
 	int64_t last_tick;
 
@@ -696,6 +700,12 @@ static void rd_writer_rec(struct reader *rd, const struct evline *l,
 	c->epoch = rd->epoch;
 }
 
+/* Events one load of the api test module logs in context @ctx. */
+static unsigned int kctx_count(int ctx)
+{
+	return ctx < 3 ? g.kcount : g.kburst;
+}
+
 static void rd_kernel_rec(struct reader *rd, const struct evline *l,
 			  const char *line, size_t len)
 {
@@ -708,10 +718,10 @@ static void rd_kernel_rec(struct reader *rd, const struct evline *l,
 		rfail(rd, line, len, "unexpected kernel event");
 		return;
 	}
-	for (ctx = 0; ctx < 3; ctx++)
+	for (ctx = 0; ctx < NR_KCTX; ctx++)
 		if (eat(&p, end, kctx_name[ctx]))
 			break;
-	if (ctx == 3 || !eat(&p, end, " ") || !eat_u64(&p, end, &i) ||
+	if (ctx == NR_KCTX || !eat(&p, end, " ") || !eat_u64(&p, end, &i) ||
 	    p != end) {
 		rfail(rd, line, len, "bad api test message");
 		return;
@@ -720,17 +730,18 @@ static void rd_kernel_rec(struct reader *rd, const struct evline *l,
 		rfail(rd, line, len, "irq-context event with pid/uid/comm");
 		return;
 	}
-	if (ctx == 2 && (!l->pid || !l->comm_len)) {
+	if (ctx >= 2 && (!l->pid || !l->comm_len)) {
 		rfail(rd, line, len, "process-context event without a task");
 		return;
 	}
-	if (!g.kmod_path || i >= g.kcount) {
+	if (!g.kmod_path || i >= kctx_count(ctx)) {
 		rfail(rd, line, len, "api test event we did not ask for");
 		return;
 	}
 	c = &rd->k[ctx];
 	if (c->seen) {
-		if (i != c->last + 1 && !(i == 0 && c->last == g.kcount - 1) &&
+		if (i != c->last + 1 &&
+		    !(i == 0 && c->last == kctx_count(ctx) - 1) &&
 		    c->epoch == rd->epoch)
 			rfail(rd, line, len, "%s counter %" PRIu64 " -> %"
 			      PRIu64 " without a loss line", kctx_name[ctx],
@@ -767,14 +778,16 @@ static void rd_end(struct reader *rd, const struct evline *l)
 			rfail(rd, NULL, 0, "saw none of the %" PRIu64
 			      " events of writer %u", w, i);
 	}
-	for (ctx = 0; ctx < 3 && LOAD(g.kloads); ctx++) {
+	for (ctx = 0; ctx < NR_KCTX && LOAD(g.kloads); ctx++) {
 		struct ctr *c = &rd->k[ctx];
 
+		if (!kctx_count(ctx))
+			continue;
 		if (c->seen && c->epoch == rd->epoch &&
-		    c->last != g.kcount - 1)
+		    c->last != kctx_count(ctx) - 1)
 			rfail(rd, NULL, 0, "last %s event seen is %" PRIu64
 			      " of %u (nothing lost after it)",
-			      kctx_name[ctx], c->last, g.kcount);
+			      kctx_name[ctx], c->last, kctx_count(ctx));
 		if (!c->seen && rd_complete(rd))
 			rfail(rd, NULL, 0, "saw no %s event", kctx_name[ctx]);
 	}
@@ -1250,11 +1263,12 @@ static void *unloader_main(void *arg)
 static void *kwriter_main(void *arg)
 {
 	uint64_t rs = g.seed ^ 0x6b6d6f64;
-	char params[32];
+	char params[64];
 	int fd;
 
 	(void)arg;
-	snprintf(params, sizeof(params), "count=%u", g.kcount);
+	snprintf(params, sizeof(params), "count=%u burst=%u", g.kcount,
+		 g.kburst);
 	fd = open(g.kmod_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fail("open %s: %s", g.kmod_path, strerror(errno));
@@ -1407,6 +1421,7 @@ static void usage(FILE *f)
 		" -e, --min-events <n>  fail if fewer events were written\n"
 		" -k, --kmod <path>     events_api_test.ko to load repeatedly\n"
 		" -K, --kcount <n>      its count parameter (default 2000)\n"
+		" -B, --kburst <n>      its burst parameter (default 0)\n"
 		" -w, --writers <n>     writer threads (default 4, max %d)\n"
 		" -n, --reader-nice <n> nice value of the readers (default 0)\n"
 		" -s, --seed <n>        random seed (default: time)\n"
@@ -1421,6 +1436,7 @@ static int parse_args(int argc, char **argv)
 		{ "min-events", required_argument, NULL, 'e' },
 		{ "kmod", required_argument, NULL, 'k' },
 		{ "kcount", required_argument, NULL, 'K' },
+		{ "kburst", required_argument, NULL, 'B' },
 		{ "writers", required_argument, NULL, 'w' },
 		{ "reader-nice", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
@@ -1432,7 +1448,7 @@ static int parse_args(int argc, char **argv)
 	int c;
 
 	g.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	while ((c = getopt_long(argc, argv, "d:e:k:K:w:n:s:vh", longopts,
+	while ((c = getopt_long(argc, argv, "d:e:k:K:B:w:n:s:vh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -1446,6 +1462,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'K':
 			g.kcount = strtoul(optarg, NULL, 0);
+			break;
+		case 'B':
+			g.kburst = strtoul(optarg, NULL, 0);
 			break;
 		case 'w':
 			g.nr_writers = strtoul(optarg, NULL, 0);
@@ -1648,9 +1667,11 @@ int main(int argc, char **argv)
 	}
 
 	printf("events_stress: %u s, %u writers, %d readers, ring_size %"
-	       PRIu64 ", max_payload %" PRIu64 ", kernel writer %s\n",
+	       PRIu64 ", max_payload %" PRIu64 ", kernel writer %s"
+	       " (count=%u burst=%u)\n",
 	       g.duration, g.nr_writers, NR_READERS, g.ring_size,
-	       g.max_payload, g.kmod_path ? g.kmod_path : "off");
+	       g.max_payload, g.kmod_path ? g.kmod_path : "off", g.kcount,
+	       g.kburst);
 
 	for (i = 0; i < NR_READERS; i++)
 		pthread_create(&readers[i].thread, NULL, reader_main,
@@ -1767,7 +1788,7 @@ int main(int argc, char **argv)
 	/* Every event between the markers is accounted for. */
 	for (i = 0; i < g.nr_writers; i++)
 		total_user += g.written[i];
-	total_k = 3ULL * g.kcount * g.kloads;
+	total_k = (3ULL * g.kcount + g.kburst) * g.kloads;
 	if (g.end_seq && !failed() &&
 	    g.end_seq - g.base_seq - 1 !=
 	    total_user + total_k + ticks + NR_PINGS)
@@ -1782,7 +1803,7 @@ int main(int argc, char **argv)
 			     readers[i].end_seq, g.end_seq);
 
 report:
-	total_k = 3ULL * g.kcount * g.kloads;
+	total_k = (3ULL * g.kcount + g.kburst) * g.kloads;
 	total_user = 0;
 	for (i = 0; i < g.nr_writers; i++)
 		total_user += g.written[i];
