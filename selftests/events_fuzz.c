@@ -53,7 +53,8 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
-#define EV_DEV		"/dev/events"
+#include "events_util.h"
+
 #define EV_PARAMS	"/sys/module/events/parameters/"
 #define KSFT_SKIP	4
 
@@ -262,224 +263,6 @@ static const char *errname(int e)
 			return names[i].n;
 	snprintf(buf, sizeof(buf), "errno %d", e);
 	return buf;
-}
-
-/* ---- the strict line parser (same rules as events_stress) ---- */
-
-struct evline {
-	uint64_t seq, sec;
-	uint32_t nsec;
-	char origin;
-	uint64_t pid, uid;
-	char comm[16];
-	size_t comm_len;
-	char *msg;
-	size_t msg_len;
-	uint64_t first, last, count;
-};
-
-static bool must_escape(unsigned char c, bool field)
-{
-	return c < 0x20 || c >= 0x7f || c == '\\' ||
-	       (field && (c == ',' || c == ';'));
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static size_t parse_u64(const char *p, const char *end, uint64_t *v)
-{
-	const char *s = p;
-	uint64_t x = 0;
-
-	if (p >= end || *p < '0' || *p > '9')
-		return 0;
-	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
-		return 0;
-	while (p < end && *p >= '0' && *p <= '9') {
-		unsigned int d = *p - '0';
-
-		if (x > (UINT64_MAX - d) / 10)
-			return 0;
-		x = x * 10 + d;
-		p++;
-	}
-	*v = x;
-	return p - s;
-}
-
-static ssize_t unescape(const char *s, size_t n, char *out, size_t cap,
-			bool field, const char **why)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		int hi, lo;
-
-		if (c == '\\') {
-			if (i + 3 >= n) {
-				*why = "truncated escape";
-				return -1;
-			}
-			hi = hexval(s[i + 2]);
-			lo = hexval(s[i + 3]);
-			if (s[i + 1] != 'x' || hi < 0 || lo < 0) {
-				*why = "bad escape (want lower-case \\xNN)";
-				return -1;
-			}
-			c = hi << 4 | lo;
-			if (!must_escape(c, field)) {
-				*why = "byte escaped that needs no escape";
-				return -1;
-			}
-			i += 3;
-		} else if (must_escape(c, field)) {
-			*why = "byte not escaped";
-			return -1;
-		}
-		if (o >= cap) {
-			*why = "decoded field too long";
-			return -1;
-		}
-		out[o++] = c;
-	}
-	return o;
-}
-
-static bool eat(const char **p, const char *end, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if ((size_t)(end - *p) < n || memcmp(*p, lit, n))
-		return false;
-	*p += n;
-	return true;
-}
-
-static bool eat_u64(const char **p, const char *end, uint64_t *v)
-{
-	size_t n = parse_u64(*p, end, v);
-
-	*p += n;
-	return n;
-}
-
-static void skip_extra(const char **p, const char *end)
-{
-	while (*p < end && **p == ',') {
-		(*p)++;
-		while (*p < end && **p != ',' && **p != ';')
-			(*p)++;
-	}
-}
-
-static int parse_line(const char *s, size_t len, struct evline *l,
-		      char *msgbuf, size_t msgcap, const char **why)
-{
-	const char *p = s, *end = s + len - 1, *q;
-	uint64_t v;
-	ssize_t n;
-	size_t i;
-
-	memset(l, 0, sizeof(*l));
-	if (len < 2 || *end != '\n') {
-		*why = "line does not end with a newline";
-		return -1;
-	}
-	for (i = 0; i < len - 1; i++) {
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) {
-			*why = "raw control or 8-bit byte in a line";
-			return -1;
-		}
-	}
-	if (!eat_u64(&p, end, &l->seq) || !l->seq || !eat(&p, end, ",")) {
-		*why = "bad seq field";
-		return -1;
-	}
-	if (!eat_u64(&p, end, &l->sec) || !eat(&p, end, ".")) {
-		*why = "bad time field";
-		return -1;
-	}
-	for (i = 0, v = 0; i < 9; i++, p++) {
-		if (p >= end || *p < '0' || *p > '9') {
-			*why = "time needs 9 digits of nanoseconds";
-			return -1;
-		}
-		v = v * 10 + (*p - '0');
-	}
-	l->nsec = v;
-	if (!eat(&p, end, ",") || end - p < 2 || p[1] != ',' ||
-	    (*p != 'u' && *p != 'k' && *p != 'l')) {
-		*why = "bad origin field";
-		return -1;
-	}
-	l->origin = *p;
-	p += 2;
-	if (l->origin == 'l') {
-		if (!eat(&p, end, "-,-,-")) {
-			*why = "loss line without -,-,- fields";
-			return -1;
-		}
-		skip_extra(&p, end);
-		if (!eat(&p, end, ";lost ") || !eat_u64(&p, end, &l->count) ||
-		    !eat(&p, end, " events (seq ") ||
-		    !eat_u64(&p, end, &l->first) || !eat(&p, end, "-") ||
-		    !eat_u64(&p, end, &l->last) || !eat(&p, end, ")") ||
-		    p != end) {
-			*why = "bad loss message";
-			return -1;
-		}
-		if (l->first != l->seq || l->last < l->first || !l->count ||
-		    l->count != l->last - l->first + 1) {
-			*why = "inconsistent loss line numbers";
-			return -1;
-		}
-		return 0;
-	}
-	if (!eat_u64(&p, end, &l->pid) || l->pid > UINT32_MAX ||
-	    !eat(&p, end, ",") || !eat_u64(&p, end, &l->uid) ||
-	    l->uid > UINT32_MAX || !eat(&p, end, ",")) {
-		*why = "bad pid or uid field";
-		return -1;
-	}
-	for (q = p; q < end && *q != ',' && *q != ';'; q++)
-		;
-	if (q - p == 1 && *p == '-') {
-		l->comm_len = 0;
-	} else {
-		n = unescape(p, q - p, l->comm, sizeof(l->comm) - 1, true, why);
-		if (n < 0)
-			return -1;
-		if (!n) {
-			*why = "empty comm field";
-			return -1;
-		}
-		l->comm_len = n;
-	}
-	l->comm[l->comm_len] = 0;
-	p = q;
-	skip_extra(&p, end);
-	if (!eat(&p, end, ";")) {
-		*why = "no ';' before the message";
-		return -1;
-	}
-	n = unescape(p, end - p, msgbuf, msgcap, false, why);
-	if (n < 0)
-		return -1;
-	if (!n) {
-		*why = "empty message";
-		return -1;
-	}
-	l->msg = msgbuf;
-	l->msg_len = n;
-	return 0;
 }
 
 /* Printable copy of bytes for messages. */
@@ -1388,15 +1171,15 @@ struct stream {
 static void stream_line(struct fz *z, struct stream *st, const char *line,
 			size_t len)
 {
-	char tmp[200];
-	struct evline l;
-	const char *why;
+	char tmp[200], why[EV_ERR_MAX];
+	struct ev_rec l;
 
 	if (len > g.max_line) {
 		violation(z, "line of %zu bytes", len);
 		return;
 	}
-	if (parse_line(line, len, &l, z->msg, g.max_payload, &why)) {
+	if (ev_parse_buf(line, len, &l, z->msg, g.max_payload, why,
+			 sizeof(why))) {
 		violation(z, "%s: %s", why, show(line, len, tmp, sizeof(tmp)));
 		st->expect = 0;
 		return;
@@ -1406,7 +1189,7 @@ static void stream_line(struct fz *z, struct stream *st, const char *line,
 			  l.origin == 'l' ? "loss line" : "record", l.seq,
 			  st->expect, show(line, len, tmp, sizeof(tmp)));
 	}
-	st->expect = l.origin == 'l' ? l.last + 1 : l.seq + 1;
+	st->expect = l.origin == 'l' ? l.lost_last + 1 : l.seq + 1;
 }
 
 /* Read everything pending on a file and check it. */
@@ -1476,10 +1259,9 @@ static void drain(struct fz *z, struct slot *s)
 
 /* Write a line and read it back; returns its seq, or 0. */
 static uint64_t echo(struct fz *z, int fd, const char *text, size_t len,
-		     struct evline *l)
+		     struct ev_rec *l)
 {
-	char *buf = z->arena + g.arena_len / 2;
-	const char *why;
+	char *buf = z->arena + g.arena_len / 2, why[EV_ERR_MAX];
 	ssize_t n;
 
 	if (write(fd, text, len) != (ssize_t)len) {
@@ -1494,7 +1276,8 @@ static uint64_t echo(struct fz *z, int fd, const char *text, size_t len,
 			  n < 0 ? errname(errno) : "not one line");
 		return 0;
 	}
-	if (parse_line(buf, n, l, z->msg, g.max_payload, &why)) {
+	if (ev_parse_buf(buf, n, l, z->msg, g.max_payload, why,
+			 sizeof(why))) {
 		violation(z, "probe line: %s", why);
 		return 0;
 	}
@@ -1525,11 +1308,10 @@ static void probes(struct fz *z)
 {
 	size_t m = g.max_payload, big = g.arena_len / 4, n, plen;
 	char *good = z->arena + 4096, *buf = z->arena + g.arena_len / 2;
-	char text[128], line[512];
+	char text[128], line[512], why[EV_ERR_MAX];
 	int fd, rofd, wofd, k, len;
 	uint64_t seq_a, seq_b;
-	struct evline l;
-	const char *why;
+	struct ev_rec l;
 	struct iovec iov[2];
 	ssize_t ret;
 
@@ -1593,8 +1375,8 @@ static void probes(struct fz *z)
 	PROBE(z, !seq_a || !seq_b || seq_b == seq_a + 1,
 	      "seq %" PRIu64 " after %" PRIu64 ": a failed write was logged",
 	      seq_b, seq_a);
-	PROBE(z, l.pid == (uint64_t)g.pid && !strcmp(l.comm, z->comm) &&
-	      l.origin == 'u', "pid %" PRIu64 " comm \"%s\" origin %c",
+	PROBE(z, l.pid == g.pid && !strcmp(l.comm, z->comm) &&
+	      l.origin == 'u', "pid %" PRId64 " comm \"%s\" origin %c",
 	      l.pid, l.comm, l.origin);
 
 	/* Failing reads consume nothing; a long line comes in pieces. */
@@ -1633,7 +1415,8 @@ static void probes(struct fz *z)
 	    memchr(line + 7, '\n', ret) != line + 7 + ret - 1) {
 		violation(z, "returned %zd (%s)", ret,
 			  ret < 0 ? errname(errno) : "not the rest of a line");
-	} else if (parse_line(line, 7 + ret, &l, z->msg, m, &why) ||
+	} else if (ev_parse_buf(line, 7 + ret, &l, z->msg, m, why,
+				sizeof(why)) ||
 		   l.msg_len != (size_t)len || memcmp(l.msg, text, len) ||
 		   (seq_b && l.seq != seq_b + 1)) {
 		violation(z, "pieces do not make the line: %s",
@@ -1676,10 +1459,10 @@ static void probes(struct fz *z)
 	expect_call(z, "lseek(0, SEEK_SET)", lseek(fd, 0, SEEK_SET), 0, 0);
 	ret = read(fd, buf, g.max_line + 1);
 	snprintf(z->desc, sizeof(z->desc), "probe read after SEEK_SET");
-	if (ret <= 0 || parse_line(buf, memchr(buf, '\n', ret) ?
-				   (size_t)((char *)memchr(buf, '\n', ret) -
-					    buf + 1) : (size_t)ret,
-				   &l, z->msg, m, &why))
+	if (ret <= 0 || ev_parse_buf(buf, memchr(buf, '\n', ret) ?
+				     (size_t)((char *)memchr(buf, '\n', ret) -
+					      buf + 1) : (size_t)ret,
+				     &l, z->msg, m, why, sizeof(why)))
 		violation(z, "returned %zd (%s)", ret,
 			  ret < 0 ? errname(errno) : "no valid line");
 	else
@@ -1718,19 +1501,19 @@ static void probes(struct fz *z)
 			have += ret;
 			for (p = buf; (nl = memchr(p, '\n', buf + have - p));
 			     p = nl + 1, k++) {
-				if (parse_line(p, nl + 1 - p, &l, z->msg, m,
-					       &why)) {
+				if (ev_parse_buf(p, nl + 1 - p, &l, z->msg, m,
+						 why, sizeof(why))) {
 					violation(z, "line %d: %s", k, why);
 					break;
 				}
 				if (!k) {
 					PROBE(z, l.origin == 'l' &&
-					      l.first == first,
+					      l.lost_first == first,
 					      "first line is not a loss line "
 					      "from seq %" PRIu64 ": %s",
 					      first, show(p, nl + 1 - p, line,
 							  200));
-					expect = l.last + 1;
+					expect = l.lost_last + 1;
 					continue;
 				}
 				PROBE(z, l.origin == 'u' && l.seq == expect &&
@@ -1921,7 +1704,7 @@ static int setup_thread(struct fz *z, unsigned int id)
 	z->ro = p;
 	z->none = p + g.page;
 	z->tmp = malloc(4096);
-	z->msg = malloc(g.max_payload);
+	z->msg = malloc(EV_MSGBUF_SIZE(g.max_payload));
 	return z->tmp && z->msg ? 0 : -1;
 }
 

@@ -48,6 +48,30 @@ struct ev_rec {
 int ev_parse(const char *line, size_t len, struct ev_rec *r,
 	     char *err, size_t errlen);
 void ev_rec_free(struct ev_rec *r);
+/* Longest loss message: "lost <n> events (seq <first>-<last>)". */
+#define EV_LOSS_MSG_MAX		(5 + 20 + 13 + 20 + 1 + 20 + 1)
+/* The size of a msgbuf for ev_parse_buf() with this msgcap. */
+#define EV_MSGBUF_SIZE(msgcap)	\
+	(((msgcap) > EV_LOSS_MSG_MAX ? (msgcap) : EV_LOSS_MSG_MAX) + 1)
+
+/*
+ * ev_parse() decoding the message into msgbuf (EV_MSGBUF_SIZE(msgcap)
+ * bytes); a record whose message is longer than msgcap bytes is an
+ * error. Nothing to free: r->msg is msgbuf.
+ */
+int ev_parse_buf(const char *line, size_t len, struct ev_rec *r,
+		 char *msgbuf, size_t msgcap, char *err, size_t errlen);
+
+/*
+ * Scanning text that ends at end. Numbers are decimal u64: digits only,
+ * no sign, no leading zero, no overflow. ev_scan_u64() returns how many
+ * digits the number at p has, 0 if there is none; ev_eat() and
+ * ev_eat_u64() move *p past the literal or the number and return true,
+ * or return false and leave *p alone.
+ */
+size_t ev_scan_u64(const char *p, const char *end, uint64_t *v);
+bool ev_eat(const char **p, const char *end, const char *lit);
+bool ev_eat_u64(const char **p, const char *end, uint64_t *v);
 
 /* True if the record is a user/kernel record whose raw message is msg. */
 bool ev_msg_is(const struct ev_rec *r, const char *msg);
