@@ -55,7 +55,6 @@
 
 #include "events_util.h"
 
-#define EV_PARAMS	"/sys/module/events/parameters/"
 #define KSFT_SKIP	4
 
 #define PREFIX_MAX	160
@@ -175,23 +174,15 @@ struct fz {
 
 static struct fz fzs[NR_THREADS_MAX];
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Start timing an operation: the watchdog fails it after HANG_MS. */
 static void op_begin(struct fz *z)
 {
-	STORE(z->op_start_ms, now_ms());
+	STORE(z->op_start_ms, ev_now_ms());
 }
 
 static void op_end(struct fz *z)
 {
-	int64_t ms = now_ms() - z->op_start_ms;
+	int64_t ms = ev_now_ms() - z->op_start_ms;
 
 	if (ms > z->longest_ms) {
 		z->longest_ms = ms;
@@ -200,20 +191,9 @@ static void op_end(struct fz *z)
 	STORE(z->op_start_ms, 0);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x;
-
-	*s += 0x9e3779b97f4a7c15ULL;
-	x = *s;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static uint64_t rn(struct fz *z, uint64_t n)
 {
-	return n ? rnd(&z->rs) % n : 0;
+	return n ? ev_rnd(&z->rs) % n : 0;
 }
 
 static bool coin(struct fz *z, unsigned int pct)
@@ -263,25 +243,6 @@ static const char *errname(int e)
 			return names[i].n;
 	snprintf(buf, sizeof(buf), "errno %d", e);
 	return buf;
-}
-
-/* Printable copy of bytes for messages. */
-static const char *show(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 5 < cap; i++) {
-		unsigned char c = s[i];
-
-		if (c >= 0x20 && c < 0x7f)
-			out[o++] = c;
-		else
-			o += snprintf(out + o, cap - o, "<%02x>", c);
-	}
-	if (i < n && o + 4 < cap)
-		o += snprintf(out + o, cap - o, "...");
-	out[o] = 0;
-	return out;
 }
 
 /* ---- expected results ---- */
@@ -445,7 +406,7 @@ static void fill(struct fz *z, char *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		uint64_t r = rnd(&z->rs);
+		uint64_t r = ev_rnd(&z->rs);
 
 		switch (style) {
 		case 0:		/* any byte */
@@ -703,7 +664,7 @@ static void check_text(struct fz *z, const char *p, size_t n)
 
 		if (c != '\n' && (c < 0x20 || c >= 0x7f)) {
 			violation(z, "read returned byte 0x%02x at %zu: %s", c,
-				  i, show(p, n, tmp, sizeof(tmp)));
+				  i, ev_show(p, n, tmp, sizeof(tmp)));
 			return;
 		}
 	}
@@ -1031,7 +992,7 @@ static void op_lseek(struct fz *z)
 	if (!s)
 		return;
 	if (coin(z, 5))
-		off = rnd(&z->rs);
+		off = ev_rnd(&z->rs);
 	slot_desc(z, s, "lseek(%jd, %d)", (intmax_t)off, whence);
 	if (whence < 0 || whence > SEEK_HOLE) {
 		exp_err(&e, EINVAL);	/* the VFS refuses it first */
@@ -1102,7 +1063,7 @@ static void op_ioctl(struct fz *z)
 		return;
 	switch (rn(z, 4)) {
 	case 0:
-		cmd = rnd(&z->rs);
+		cmd = ev_rnd(&z->rs);
 		break;
 	case 1:		/* a well-formed command of any type */
 		cmd = _IOC(rn(z, 4), rn(z, 256), rn(z, 256), rn(z, 1 << 14));
@@ -1120,7 +1081,7 @@ static void op_ioctl(struct fz *z)
 	if (vfs_ioctl_cmd(cmd))
 		cmd ^= 0x1000;
 	pick_buf(z, 4096, false, &b);
-	arg = coin(z, 20) ? rnd(&z->rs) : (unsigned long)b.p;
+	arg = coin(z, 20) ? ev_rnd(&z->rs) : (unsigned long)b.p;
 	slot_desc(z, s, "ioctl(0x%08x, 0x%lx)", cmd, arg);
 	exp_err(&e, ENOTTY);
 	ret = ioctl(s->fd, cmd, arg);
@@ -1180,14 +1141,15 @@ static void stream_line(struct fz *z, struct stream *st, const char *line,
 	}
 	if (ev_parse_buf(line, len, &l, z->msg, g.max_payload, why,
 			 sizeof(why))) {
-		violation(z, "%s: %s", why, show(line, len, tmp, sizeof(tmp)));
+		violation(z, "%s: %s", why,
+			  ev_show(line, len, tmp, sizeof(tmp)));
 		st->expect = 0;
 		return;
 	}
 	if (st->expect && l.seq != st->expect) {
 		violation(z, "%s at seq %" PRIu64 ", want %" PRIu64 ": %s",
 			  l.origin == 'l' ? "loss line" : "record", l.seq,
-			  st->expect, show(line, len, tmp, sizeof(tmp)));
+			  st->expect, ev_show(line, len, tmp, sizeof(tmp)));
 	}
 	st->expect = l.origin == 'l' ? l.lost_last + 1 : l.seq + 1;
 }
@@ -1420,7 +1382,7 @@ static void probes(struct fz *z)
 		   l.msg_len != (size_t)len || memcmp(l.msg, text, len) ||
 		   (seq_b && l.seq != seq_b + 1)) {
 		violation(z, "pieces do not make the line: %s",
-			  show(line, 7 + ret, buf, 300));
+			  ev_show(line, 7 + ret, buf, 300));
 	}
 	expect_call(z, "read when drained", read(fd, buf, 100), -1, EAGAIN);
 	snprintf(z->desc, sizeof(z->desc), "probe poll when drained");
@@ -1511,8 +1473,9 @@ static void probes(struct fz *z)
 					      l.lost_first == first,
 					      "first line is not a loss line "
 					      "from seq %" PRIu64 ": %s",
-					      first, show(p, nl + 1 - p, line,
-							  200));
+					      first,
+					      ev_show(p, nl + 1 - p, line,
+						      200));
 					expect = l.lost_last + 1;
 					continue;
 				}
@@ -1623,7 +1586,7 @@ static void *fuzz_main(void *arg)
 
 	prctl(PR_SET_NAME, z->comm);
 	for (;;) {
-		for (i = 0; i < ROUND_OPS && now_ms() < deadline_ms; i++) {
+		for (i = 0; i < ROUND_OPS && ev_now_ms() < deadline_ms; i++) {
 			z->gop = ADD(g.total_ops, 1);
 			if (z->gop >= g.nr_ops) {
 				ADD(g.total_ops, -1);
@@ -1639,7 +1602,7 @@ static void *fuzz_main(void *arg)
 			z->round++;
 			quiet_checks(z);
 			if (LOAD(g.total_ops) >= g.nr_ops ||
-			    now_ms() > deadline_ms)
+			    ev_now_ms() > deadline_ms)
 				STORE(g.done, 1);
 		}
 		pthread_barrier_wait(&g.barrier);
@@ -1658,23 +1621,6 @@ static void on_alarm(int sig)
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		_exit(1);
 	_exit(1);
-}
-
-static int read_param(const char *name, uint64_t *v)
-{
-	char path[128], buf[64];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), EV_PARAMS "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ret = fgets(buf, sizeof(buf), f) ? 0 : -1;
-	fclose(f);
-	if (!ret)
-		*v = strtoull(buf, NULL, 0);
-	return ret;
 }
 
 static int setup_thread(struct fz *z, unsigned int id)
@@ -1777,10 +1723,10 @@ int main(int argc, char **argv)
 		       "ok 1 events_fuzz # SKIP\n", EV_DEV);
 		return KSFT_SKIP;
 	}
-	if (read_param("max_payload", &g.max_payload) ||
-	    read_param("ring_size", &g.ring_size) || !g.max_payload) {
-		printf("events_fuzz: cannot read %s\nnot ok 1 events_fuzz\n",
-		       EV_PARAMS);
+	if (ev_param("max_payload", &g.max_payload) ||
+	    ev_param("ring_size", &g.ring_size) || !g.max_payload) {
+		printf("events_fuzz: cannot read %s/\nnot ok 1 events_fuzz\n",
+		       EV_PARAM_DIR);
 		return 1;
 	}
 	g.page = sysconf(_SC_PAGESIZE);
@@ -1796,7 +1742,7 @@ int main(int argc, char **argv)
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(g.cap_s + 120);
 
-	t0 = now_ms();
+	t0 = ev_now_ms();
 	deadline_ms = t0 + g.cap_s * 1000LL;
 	for (i = 0; i < g.nr_threads; i++) {
 		if (setup_thread(&fzs[i], i)) {
@@ -1810,7 +1756,7 @@ int main(int argc, char **argv)
 
 	/* Watchdog: no operation may take more than HANG_MS. */
 	while (!LOAD(g.done)) {
-		int64_t now = now_ms();
+		int64_t now = ev_now_ms();
 
 		for (i = 0; i < g.nr_threads; i++) {
 			int64_t st = LOAD(fzs[i].op_start_ms);
@@ -1841,7 +1787,7 @@ int main(int argc, char **argv)
 	printf("events_fuzz: %" PRIu64 " ops (%u threads, %" PRIu64
 	       " check rounds) in %.1f s: %" PRIu64 " calls succeeded, %"
 	       PRIu64 " failed as expected or not\n", LOAD(g.total_ops),
-	       g.nr_threads, fzs[0].round, (now_ms() - t0) / 1000.0,
+	       g.nr_threads, fzs[0].round, (ev_now_ms() - t0) / 1000.0,
 	       g.stat_ok, g.stat_err);
 	for (i = 0; i < g.nr_threads; i++)
 		printf("events_fuzz: thread %u: slowest operation %" PRId64

@@ -49,7 +49,6 @@
 
 #include "events_util.h"
 
-#define EV_PARAMS	"/sys/module/events/parameters/"
 #define KSFT_SKIP	4
 
 #define PREFIX_MAX	160		/* longest line prefix (format) */
@@ -149,54 +148,12 @@ static bool failed(void)
 	return ret;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_us(unsigned int us)
 {
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* Per-thread random numbers. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s += 0x9e3779b97f4a7c15ULL;
-	return mix64(*s);
-}
-
-/* Printable copy of a line for messages. */
-static const char *show(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 5 < cap; i++) {
-		unsigned char c = s[i];
-
-		if (c >= 0x20 && c < 0x7f)
-			out[o++] = c;
-		else
-			o += snprintf(out + o, cap - o, "<%02x>", c);
-	}
-	if (i < n && o + 4 < cap)
-		o += snprintf(out + o, cap - o, "...");
-	out[o] = 0;
-	return out;
 }
 
 /* ---- what writers write ---- */
@@ -242,7 +199,7 @@ static size_t fmt_hdr(char *p, unsigned int id, uint64_t n)
  */
 static void wmsg_gen(unsigned int id, uint64_t n, size_t room, struct wmsg *m)
 {
-	uint64_t h = mix64(g.seed ^ ((uint64_t)(id + 1) << 56) ^
+	uint64_t h = ev_mix64(g.seed ^ ((uint64_t)(id + 1) << 56) ^
 			   (n * 0xd1b54a32d192ed03ULL));
 	unsigned int r = h % 1000;
 	uint64_t h2 = h >> 10;
@@ -259,7 +216,7 @@ static void wmsg_gen(unsigned int id, uint64_t n, size_t room, struct wmsg *m)
 	if (len > room)
 		len = room;
 	m->flen = len;
-	m->foff = mix64(h) % (POOL_SIZE - len + 1);
+	m->foff = ev_mix64(h) % (POOL_SIZE - len + 1);
 	m->add_nl = (h >> 50) & 1;
 	m->vec = ((h >> 52) & 3) == 0;
 	m->split = h >> 56;
@@ -386,7 +343,7 @@ static void rfail(struct reader *rd, const char *line, size_t len,
 	va_end(ap);
 	if (line)
 		fail("reader %s: %s; line: %s", rd->name, msg,
-		     show(line, len, tmp, sizeof(tmp)));
+		     ev_show(line, len, tmp, sizeof(tmp)));
 	else
 		fail("reader %s: %s", rd->name, msg);
 }
@@ -772,14 +729,14 @@ static void rd_blocking(struct reader *rd)
 		ssize_t n;
 
 		if (rd->kind == RK_TINY)
-			count = 1 + rnd(&rd->rnd) % 64;
+			count = 1 + ev_rnd(&rd->rnd) % 64;
 		else if (rd->kind == RK_SEEK)
-			switch (rnd(&rd->rnd) % 4) {
+			switch (ev_rnd(&rd->rnd) % 4) {
 			case 0:
-				count = 1 + rnd(&rd->rnd) % 200;
+				count = 1 + ev_rnd(&rd->rnd) % 200;
 				break;
 			case 1:
-				count = 1 + rnd(&rd->rnd) % 20000;
+				count = 1 + ev_rnd(&rd->rnd) % 20000;
 				break;
 			case 2:
 				count = 65536;
@@ -800,8 +757,8 @@ static void rd_blocking(struct reader *rd)
 		rd_feed(rd, rd->buf, n, count);
 
 		if (rd->kind == RK_SEEK && !rd->done &&
-		    rnd(&rd->rnd) % 64 == 0) {
-			bool set = rnd(&rd->rnd) & 1;
+		    ev_rnd(&rd->rnd) % 64 == 0) {
+			bool set = ev_rnd(&rd->rnd) & 1;
 			off_t ret;
 
 			pthread_mutex_lock(&g.seek_lock);
@@ -955,9 +912,10 @@ static void *opener_main(void *arg)
 
 	(void)arg;
 	while (!LOAD(g.stop_aux) && msg) {
-		int mode = acc[rnd(&rs) % 3];
-		int flags = mode | O_CLOEXEC | (rnd(&rs) & 1 ? O_NONBLOCK : 0);
-		int fd = open(EV_DEV, flags), what = rnd(&rs) % 8;
+		int mode = acc[ev_rnd(&rs) % 3];
+		int flags = mode | O_CLOEXEC |
+			    (ev_rnd(&rs) & 1 ? O_NONBLOCK : 0);
+		int fd = open(EV_DEV, flags), what = ev_rnd(&rs) % 8;
 		struct pollfd pfd = { fd, POLLIN | POLLRDNORM | POLLPRI |
 				      POLLOUT | POLLWRNORM, 0 };
 
@@ -979,7 +937,7 @@ static void *opener_main(void *arg)
 			fail("opener: poll revents 0x%x", pfd.revents);
 		}
 		if (mode != O_WRONLY && what < 4 && (pfd.revents & POLLIN)) {
-			size_t count = what == 3 ? 1 + rnd(&rs) % 8 :
+			size_t count = what == 3 ? 1 + ev_rnd(&rs) % 8 :
 				       sizeof(buf);
 			ssize_t n = read(fd, buf, count);
 			struct ev_rec l;
@@ -995,11 +953,11 @@ static void *opener_main(void *arg)
 						       sizeof(why)))
 					fail("opener: first line after open: "
 					     "%s: %s", why,
-					     show(buf, nl + 1 - buf, tmp,
+					     ev_show(buf, nl + 1 - buf, tmp,
 						  sizeof(tmp)));
 			}
 		} else if (what == 4) {
-			off_t r = lseek(fd, 0, rnd(&rs) & 1 ? SEEK_SET :
+			off_t r = lseek(fd, 0, ev_rnd(&rs) & 1 ? SEEK_SET :
 					SEEK_END);
 
 			if (r)
@@ -1032,7 +990,7 @@ static void *unloader_main(void *arg)
 			     "EAGAIN", strerror(errno));
 			break;
 		}
-		sleep_us(1000 + rnd(&rs) % 9000);
+		sleep_us(1000 + ev_rnd(&rs) % 9000);
 	}
 	return NULL;
 }
@@ -1073,7 +1031,7 @@ static void *kwriter_main(void *arg)
 			}
 			sleep_us(1000);
 		}
-		sleep_us(rnd(&rs) % 20000);
+		sleep_us(ev_rnd(&rs) % 20000);
 	}
 out:
 	close(fd);
@@ -1091,15 +1049,15 @@ static void *signaller_main(void *arg)
 
 	(void)arg;
 	while (!LOAD(g.stop_signals)) {
-		struct reader *rd = &readers[rnd(&rs) % NR_READERS];
+		struct reader *rd = &readers[ev_rnd(&rs) % NR_READERS];
 		int tries;
 
 		/* Prefer a reader that waits in the kernel. */
 		for (tries = 0; tries < 8 && !LOAD(rd->in_call); tries++)
-			rd = &readers[rnd(&rs) % NR_READERS];
+			rd = &readers[ev_rnd(&rs) % NR_READERS];
 		if (!rd->done && !pthread_kill(rd->thread, SIGUSR1))
 			INC(g.signals);
-		sleep_us(100 + rnd(&rs) % 2000);
+		sleep_us(100 + ev_rnd(&rs) % 2000);
 	}
 	return NULL;
 }
@@ -1118,23 +1076,6 @@ static void on_alarm(int sig)
 
 /* ---- main ---- */
 
-static int read_param(const char *name, uint64_t *v)
-{
-	char path[128], buf[64];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), EV_PARAMS "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ret = fgets(buf, sizeof(buf), f) ? 0 : -1;
-	fclose(f);
-	if (!ret)
-		*v = strtoull(buf, NULL, 0);
-	return ret;
-}
-
 /*
  * Write a control event through fd (at SEEK_END) and return its seq, read
  * back through the same fd; 0 on failure.
@@ -1142,7 +1083,7 @@ static int read_param(const char *name, uint64_t *v)
 static uint64_t control_event(int fd, const char *text)
 {
 	char buf[65536], *msg = malloc(EV_MSGBUF_SIZE(g.max_payload));
-	int64_t deadline = now_ms() + 30000;
+	int64_t deadline = ev_now_ms() + 30000;
 	size_t len = strlen(text), have = 0;
 	uint64_t seq = 0;
 	char why[EV_ERR_MAX];
@@ -1154,7 +1095,7 @@ static uint64_t control_event(int fd, const char *text)
 		fail("control event: %s", strerror(errno));
 		goto out;
 	}
-	while (!seq && now_ms() < deadline) {
+	while (!seq && ev_now_ms() < deadline) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		ssize_t n;
 		char *p, *nl;
@@ -1306,10 +1247,10 @@ static int open_reader(struct reader *rd, enum rkind kind)
 /* Wait for fn(arg) to hold; false after timeout_s. */
 static bool wait_for(bool (*fn)(void *), void *arg, int timeout_s)
 {
-	int64_t deadline = now_ms() + timeout_s * 1000LL;
+	int64_t deadline = ev_now_ms() + timeout_s * 1000LL;
 
 	while (!fn(arg)) {
-		if (now_ms() > deadline)
+		if (ev_now_ms() > deadline)
 			return false;
 		sleep_us(1000);
 	}
@@ -1358,10 +1299,10 @@ int main(int argc, char **argv)
 		       "ok 1 events_stress # SKIP\n", EV_DEV);
 		return KSFT_SKIP;
 	}
-	if (read_param("max_payload", &g.max_payload) ||
-	    read_param("ring_size", &g.ring_size)) {
-		printf("events_stress: cannot read %s\n"
-		       "not ok 1 events_stress\n", EV_PARAMS);
+	if (ev_param("max_payload", &g.max_payload) ||
+	    ev_param("ring_size", &g.ring_size)) {
+		printf("events_stress: cannot read %s/\n"
+		       "not ok 1 events_stress\n", EV_PARAM_DIR);
 		return 1;
 	}
 	if (g.max_payload < 32 || g.max_payload > POOL_SIZE / 2) {
@@ -1379,7 +1320,7 @@ int main(int argc, char **argv)
 	/* Mostly printable filler, with control, 8-bit, '\\' and '\n'. */
 	rs = g.seed;
 	for (i = 0; i < POOL_SIZE; i++) {
-		uint64_t r = rnd(&rs);
+		uint64_t r = ev_rnd(&rs);
 
 		g.pool[i] = r % 100 < 85 ? 0x20 + (r >> 8) % 95 : r >> 16;
 	}
@@ -1459,20 +1400,20 @@ int main(int argc, char **argv)
 		pthread_create(&unloader, NULL, unloader_main, NULL);
 	if (g.kmod_path)
 		pthread_create(&kwriter, NULL, kwriter_main, NULL);
-	t0 = now_ms();
+	t0 = ev_now_ms();
 	for (i = 0; i < g.nr_writers; i++)
 		pthread_create(&writers[i].thread, NULL, writer_main,
 			       &writers[i]);
 
 	last_report = t0;
-	while (!LOAD(g.stop) && now_ms() - t0 < g.duration * 1000LL) {
+	while (!LOAD(g.stop) && ev_now_ms() - t0 < g.duration * 1000LL) {
 		sleep_us(50000);
-		if (g.verbose && now_ms() - last_report >= 1000) {
+		if (g.verbose && ev_now_ms() - last_report >= 1000) {
 			uint64_t w = 0;
 
 			for (i = 0; i < g.nr_writers; i++)
 				w += LOAD(g.written[i]);
-			last_report = now_ms();
+			last_report = ev_now_ms();
 			printf("events_stress: %.1f s: %" PRIu64 " written, %"
 			       PRIu64 " api loads, lines read %" PRIu64 "/%"
 			       PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
@@ -1487,7 +1428,7 @@ int main(int argc, char **argv)
 	STORE(g.stop, 1);
 	for (i = 0; i < g.nr_writers; i++)
 		pthread_join(writers[i].thread, NULL);
-	t1 = now_ms();
+	t1 = ev_now_ms();
 	STORE(g.stop_kwriter, 1);
 	if (g.kmod_path)
 		pthread_join(kwriter, NULL);
@@ -1499,7 +1440,8 @@ int main(int argc, char **argv)
 	 * Ticks: a slow trickle of events while the signals go on, so that
 	 * readers are interrupted while they sleep, and must lose nothing.
 	 */
-	for (t2 = now_ms(); !failed() && now_ms() - t2 < TICK_MS; ticks++) {
+	for (t2 = ev_now_ms(); !failed() && ev_now_ms() - t2 < TICK_MS;
+	     ticks++) {
 		int n = snprintf(text, sizeof(text), "events_stress tick %"
 				 PRIu64, ticks);
 

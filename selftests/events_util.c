@@ -512,6 +512,40 @@ int ev_param(const char *name, uint64_t *val)
 	return 0;
 }
 
+uint64_t ev_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+uint64_t ev_rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	*s += 0x9e3779b97f4a7c15ULL;
+	return ev_mix64(x);
+}
+
+const char *ev_show(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 5 < cap; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			out[o++] = c;
+		else
+			o += snprintf(out + o, cap - o, "<%02x>", c);
+	}
+	if (i < n && o + 4 < cap)
+		o += snprintf(out + o, cap - o, "...");
+	out[o] = 0;
+	return out;
+}
+
 int64_t ev_now_ms(void)
 {
 	struct timespec ts;

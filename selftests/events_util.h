@@ -5,7 +5,7 @@
  * A strict parser for the text record format, written from the format
  * description alone (it shares no code with the module), a line reader
  * with timeouts, a stream checker for sequence numbers and loss lines,
- * and small helpers for module parameters.
+ * and small helpers: text scanners, module parameters, random numbers.
  */
 #ifndef EVENTS_UTIL_H
 #define EVENTS_UTIL_H
@@ -130,6 +130,17 @@ int evs_feed(struct ev_stream *s, const struct ev_rec *r);
 int ev_param(const char *name, uint64_t *val);
 /* The raw text of a parameter, newline stripped. */
 int ev_param_str(const char *name, char *buf, size_t len);
+
+/* SplitMix64: advance the state *s and return its next number. */
+uint64_t ev_rnd(uint64_t *s);
+/* A well-mixed hash of x: the number ev_rnd() returns from state x. */
+uint64_t ev_mix64(uint64_t x);
+
+/*
+ * A printable copy of n bytes for messages, in out (cap bytes): other
+ * bytes as <NN>, "..." where it is cut short. Returns out.
+ */
+const char *ev_show(const char *s, size_t n, char *out, size_t cap);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t ev_now_ms(void);
