@@ -334,6 +334,28 @@ static void *reader_thread(void *p)
 	return NULL;
 }
 
+/*
+ * A reader (@rflags: 0 or O_NONBLOCK) and a writer: /dev/events, the
+ * reader at the end of the history, or the two ends of a pipe.
+ */
+static void open_pair(bool events, int rflags, int *rfd, int *wfd)
+{
+	int p[2];
+
+	if (events) {
+		*rfd = open_dev(O_RDONLY | rflags);
+		lseek(*rfd, 0, SEEK_END);
+		*wfd = open_dev(O_WRONLY);
+		return;
+	}
+	if (pipe(p))
+		die("pipe");
+	*rfd = p[0];
+	if (rflags)
+		fcntl(*rfd, F_SETFL, rflags);
+	*wfd = p[1];
+}
+
 static void start_reader(struct reader *r)
 {
 	if (pthread_create(&r->thread, NULL, reader_thread, r))
@@ -346,20 +368,10 @@ static void stream(bool events, size_t size, double *rate, double *lost_pct)
 	char *buf = malloc(size);
 	struct reader r = { .lines = events, .rec_size = size };
 	uint64_t start, written = 0;
-	int p[2], wfd;
+	int wfd;
 
 	memset(buf, 's', size);
-	if (events) {
-		r.fd = open_dev(O_RDONLY | O_NONBLOCK);
-		lseek(r.fd, 0, SEEK_END);
-		wfd = open_dev(O_WRONLY);
-	} else {
-		if (pipe(p))
-			die("pipe");
-		r.fd = p[0];
-		fcntl(r.fd, F_SETFL, O_NONBLOCK);
-		wfd = p[1];
-	}
+	open_pair(events, O_NONBLOCK, &r.fd, &wfd);
 	start_reader(&r);
 	start = now_ns();
 	while (now_ns() - start < seconds * 1e9) {
@@ -511,19 +523,10 @@ static void latency(bool events, int samples, double *p50, double *p99)
 {
 	struct lat_arg a = { .events = events, .samples = samples };
 	pthread_t t;
-	int p[2], wfd;
+	int wfd;
 
 	a.lat = calloc(samples, sizeof(uint64_t));
-	if (events) {
-		a.fd = open_dev(O_RDONLY);
-		lseek(a.fd, 0, SEEK_END);
-		wfd = open_dev(O_WRONLY);
-	} else {
-		if (pipe(p))
-			die("pipe");
-		a.fd = p[0];
-		wfd = p[1];
-	}
+	open_pair(events, 0, &a.fd, &wfd);
 	pthread_create(&t, NULL, lat_reader, &a);
 	usleep(20000);
 	for (int i = 0; i < samples; i++) {
