@@ -70,6 +70,38 @@ static bool events_escaped(u8 c, bool field)
 	       (field && (c == ',' || c == ';'));
 }
 
+#define EVENTS_ONES	0x0101010101010101ULL
+#define EVENTS_HIGHS	0x8080808080808080ULL
+
+/* Whether any byte of @x is below @n (n <= 128): the haszero() trick. */
+static inline u64 events_has_less(u64 x, u8 n)
+{
+	return (x - EVENTS_ONES * n) & ~x & EVENTS_HIGHS;
+}
+
+/*
+ * Length of the run of bytes at @s that need no escaping in a message.
+ * Eight bytes at a time: a byte needs escaping if it is below 0x20, has
+ * its high bit set, or is 0x7f or '\\'.
+ */
+static size_t events_plain_run(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		u64 x;
+
+		memcpy(&x, s + i, sizeof(x));	/* an unaligned load */
+		if ((x & EVENTS_HIGHS) || events_has_less(x, 0x20) ||
+		    events_has_less(x ^ (EVENTS_ONES * 0x7f), 1) ||
+		    events_has_less(x ^ (EVENTS_ONES * '\\'), 1))
+			break;
+	}
+	while (i < n && !events_escaped(s[i], false))
+		i++;
+	return i;
+}
+
 /* Runs of plain bytes are copied whole; the rest become \xNN. */
 static void events_out_escaped(struct events_out *o, const char *s, size_t n,
 			       bool field)
@@ -77,8 +109,13 @@ static void events_out_escaped(struct events_out *o, const char *s, size_t n,
 	size_t i = 0, run;
 
 	while (i < n) {
-		for (run = i; run < n && !events_escaped(s[run], field); run++)
-			;
+		if (field) {
+			for (run = i; run < n && !events_escaped(s[run], true);
+			     run++)
+				;
+		} else {
+			run = i + events_plain_run(s + i, n - i);
+		}
 		events_out_mem(o, s + i, run - i);
 		if (run == n)
 			break;
