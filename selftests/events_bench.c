@@ -33,6 +33,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/events.h>
 
 #define DEV		"/dev/events"
 #define READ_BUF	(64 * 1024)
@@ -549,12 +551,39 @@ static void latency(bool events, int samples, double *p50, double *p99)
 
 /* ---- drain -------------------------------------------------------------- */
 
-static double drain_events(size_t size, uint64_t *records)
+/* Records in @n bytes of binary records; loss records count in *@lost. */
+static uint64_t count_bin(const char *buf, size_t n, uint64_t *lost)
+{
+	uint64_t records = 0;
+	size_t off = 0;
+
+	while (off + sizeof(struct events_record) <= n) {
+		const struct events_record *rec = (const void *)(buf + off);
+
+		if (rec->size < sizeof(*rec) || rec->size % 8)
+			die("bad binary record");
+		if (rec->flags & EVENTS_RECORD_LOSS)
+			(*lost)++;
+		else
+			records++;
+		off += rec->size;
+	}
+	if (off != n)
+		die("binary read ends inside a record");
+	return records;
+}
+
+/* Drain a full history in text or, with @binary, in binary records. */
+static double drain_events(size_t size, bool binary, uint64_t *records)
 {
 	char *buf = malloc(READ_BUF), *msg = malloc(size);
 	unsigned long ring = read_param("ring_size");
 	uint64_t start, lines = 0, lost = 0;
 	int wfd = open_dev(O_WRONLY), rfd;
+	struct events_format_args fmt = {
+		.size = sizeof(fmt),
+		.format = EVENTS_FORMAT_BINARY,
+	};
 	ssize_t n;
 
 	memset(msg, 'd', size);
@@ -564,9 +593,15 @@ static double drain_events(size_t size, uint64_t *records)
 			die("write");
 	close(wfd);
 	rfd = open_dev(O_RDONLY | O_NONBLOCK);
+	if (binary && ioctl(rfd, EVENTS_IOC_SET_FORMAT, &fmt))
+		die("EVENTS_IOC_SET_FORMAT");
 	start = now_ns();
-	while ((n = read(rfd, buf, READ_BUF)) > 0)
-		count_lines(buf, n, &lines, &lost);
+	while ((n = read(rfd, buf, READ_BUF)) > 0) {
+		if (binary)
+			lines += count_bin(buf, n, &lost);
+		else
+			count_lines(buf, n, &lines, &lost);
+	}
 	if (n < 0 && errno != EAGAIN)
 		die("drain read");
 	*records = lines;
@@ -695,7 +730,7 @@ static double ring_bytes_per_record(size_t size, int *comm_len)
 
 	prctl(PR_GET_NAME, comm);
 	*comm_len = strnlen(comm, sizeof(comm));
-	drain_events(size, &records);
+	drain_events(size, false, &records);
 	/*
 	 * Records take whole multiples of 8 bytes; the ring's unused tail
 	 * is less than one record, so round down to the record size.
@@ -788,17 +823,23 @@ static void section_two_writers(size_t size)
 
 static void section_drain(size_t size)
 {
-	uint64_t ne, nk;
+	uint64_t ne, nb, nk;
 	char name[64];
-	double a, b;
+	double a, c, b;
 
 	printf("\n# 3. drain a full history with a 64 KiB buffer (%zu B)\n", size);
-	a = drain_events(size, &ne);
+	a = drain_events(size, false, &ne);
+	c = drain_events(size, true, &nb);
 	b = drain_kmsg(size < 1000 ? size : 1000, quick ? 500 : 5000, &nk);
-	row("events drain", "%12.0f rec/s (%lu records)", a, (unsigned long)ne);
+	row("events drain, text", "%12.0f rec/s (%lu records)", a,
+	    (unsigned long)ne);
+	row("events drain, binary", "%12.0f rec/s (%lu records)", c,
+	    (unsigned long)nb);
 	row("/dev/kmsg drain", "%12.0f rec/s (%lu records)", b, (unsigned long)nk);
-	snprintf(name, sizeof(name), "drain %zuB events/kmsg", size);
+	snprintf(name, sizeof(name), "drain %zuB events text/kmsg", size);
 	ratio(name, a, b, 20, true);
+	snprintf(name, sizeof(name), "drain %zuB events binary/kmsg", size);
+	ratio(name, c, b, 20, true);
 }
 
 static void section_stream(size_t size)
@@ -861,6 +902,18 @@ static void section_latency(void)
 	ratio("wake-up p99 events/pipe", p99e, p99p, 1.5, false);
 }
 
+/* sizeof(struct events_reader), from EVENTS_IOC_STATS. */
+static uint64_t reader_bytes(void)
+{
+	struct events_stats st = { .size = sizeof(st) };
+	int fd = open_dev(O_RDONLY);
+
+	if (ioctl(fd, EVENTS_IOC_STATS, &st))
+		die("EVENTS_IOC_STATS");
+	close(fd);
+	return st.reader_bytes;
+}
+
 static void section_memory(void)
 {
 	double a, b, c;
@@ -872,7 +925,9 @@ static void section_memory(void)
 	row("slab per open /dev/events", "%8.0f B", a);
 	row("slab per open /dev/null", "%8.0f B", b);
 	row("per reader, beyond a plain open", "%8.0f B", a - b);
-	ratio("reader bytes beyond a plain open / 256", (a - b) / 256, 1, 1, false);
+	row("per reader, as the device reports", "%8lu B",
+	    (unsigned long)reader_bytes());
+	ratio("reader bytes (device) / 256", reader_bytes() / 256.0, 1, 1, false);
 	c = ring_bytes_per_record(64, &comm_len);
 	row("ring bytes per 64 B event", "%8.1f B (comm %d B)", c, comm_len);
 	row("header bytes per record", "%8.1f B", c - 64 - comm_len);
