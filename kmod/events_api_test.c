@@ -5,9 +5,10 @@
  * "api hardirq <i>" from a hard hrtimer, "api softirq <i>" from a soft
  * hrtimer and "api process <i>" from a work item, and returns when all are
  * logged. The load fails if any call ran in the wrong context or failed.
- * With burst=N a second work item logs N more events, "api burst <i>", as
- * fast as it can while the others run: the stress test uses it to push
+ * With burst=N a second work item logs N more events, "api burst <i>/<N>",
+ * as fast as it can while the others run: the stress test uses it to push
  * the ring's drop path far harder than user space can under emulation.
+ * Each context must finish within timeout seconds (default 60).
  *
  * With bench=N it instead logs N events of 64 bytes from a kernel thread
  * and reports the cost per event in the kernel log.
@@ -35,13 +36,16 @@ static unsigned int burst;
 module_param(burst, uint, 0444);
 MODULE_PARM_DESC(burst, "Also log this many events back to back from a second work item");
 
+static unsigned int timeout = 60;
+module_param(timeout, uint, 0444);
+MODULE_PARM_DESC(timeout, "Seconds each context may take (default 60)");
+
 static unsigned int bench;
 module_param(bench, uint, 0444);
 MODULE_PARM_DESC(bench, "Instead of the test, time this many events_log() calls");
 
 /* Time between two timer events. */
 #define EVENTS_API_TEST_PERIOD_NS	(20 * NSEC_PER_USEC)
-#define EVENTS_API_TEST_TIMEOUT		(60 * HZ)
 
 struct events_api_ctx {
 	const char *name;
@@ -99,14 +103,18 @@ static enum hrtimer_restart events_api_test_soft(struct hrtimer *timer)
 static void events_api_test_loop(struct events_api_ctx *ctx, unsigned int n,
 				 unsigned int resched_mask)
 {
-	char msg[32];
+	char msg[48];
 	int len, ret;
 
 	for (; ctx->next < n; ctx->next++) {
 		if (!in_task())
 			events_api_test_fail("context check", ctx, 0);
-		len = scnprintf(msg, sizeof(msg), "api %s %u\n", ctx->name,
-				ctx->next);
+		if (ctx == &burst_ctx)
+			len = scnprintf(msg, sizeof(msg), "api burst %u/%u\n",
+					ctx->next, n);
+		else
+			len = scnprintf(msg, sizeof(msg), "api %s %u\n",
+					ctx->name, ctx->next);
 		ret = events_log(msg, len);
 		if (ret)
 			events_api_test_fail("events_log", ctx, ret);
@@ -139,7 +147,8 @@ static void events_api_test_start(struct events_api_ctx *ctx,
 
 static int events_api_test_wait(struct events_api_ctx *ctx)
 {
-	if (wait_for_completion_timeout(&ctx->done, EVENTS_API_TEST_TIMEOUT))
+	if (wait_for_completion_timeout(&ctx->done,
+					(unsigned long)timeout * HZ))
 		return 0;
 	pr_err("%s: timed out after %u of %u events\n", ctx->name,
 	       ctx->next, count);
@@ -188,7 +197,7 @@ static int __init events_api_test_init(void)
 
 	if (bench)
 		return events_api_test_run_bench();
-	if (!count)
+	if (!count || !timeout)
 		return -EINVAL;
 
 	init_completion(&task_ctx.done);

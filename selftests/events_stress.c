@@ -61,6 +61,9 @@
 #define PING_TIMEOUT_S	30
 #define END_TIMEOUT_S	60
 #define BIG_READ	(256 * 1024)
+#define KLOAD_TIMEOUT_S	60	/* per context, for each api test load */
+#define FLOOD_BURST_MAX	250000
+#define FLOOD_TIMEOUT_S	600
 
 #define NR_KCTX		4
 static const char *const kctx_name[NR_KCTX] = {
@@ -75,6 +78,7 @@ static struct {
 	char kmod_name[64];
 	unsigned int kcount;
 	unsigned int kburst;
+	uint64_t flood;
 	uint64_t seed;
 	unsigned int nr_writers;
 	int reader_nice;
@@ -103,6 +107,9 @@ static struct {
 	/* results */
 	uint64_t written[NR_WRITERS_MAX];
 	uint64_t kloads, kload_fail;
+	uint64_t kevents;	/* logged by the api test loads */
+	uint64_t kburst_max;	/* largest burst asked for */
+	uint64_t flood_loads, flood_events, flood_ms;
 	uint64_t opens, unload_tries, signals;
 
 	pthread_mutex_t fail_lock;
@@ -119,6 +126,7 @@ static struct {
 #define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #define INC(x)		__atomic_fetch_add(&(x), 1, __ATOMIC_RELAXED)
+#define ADD(x, v)	__atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
 
 __attribute__((format(printf, 1, 2)))
 static void fail(const char *fmt, ...)
@@ -290,6 +298,7 @@ static const char *const rkind_name[] = {
 struct ctr {
 	bool seen;
 	uint64_t last;
+	uint64_t n;	/* events in the current run of this counter */
 	uint64_t epoch;	/* reader's loss epoch at the last record */
 };
 
@@ -426,12 +435,6 @@ static void rd_writer_rec(struct reader *rd, const struct ev_rec *l,
 	c->epoch = rd->epoch;
 }
 
-/* Events one load of the api test module logs in context @ctx. */
-static unsigned int kctx_count(int ctx)
-{
-	return ctx < 3 ? g.kcount : g.kburst;
-}
-
 /* The comm field is "-": an event logged from interrupt context. */
 static bool no_task(const struct ev_rec *l)
 {
@@ -442,7 +445,7 @@ static void rd_kernel_rec(struct reader *rd, const struct ev_rec *l,
 			  const char *line, size_t len)
 {
 	const char *p = l->msg, *end = l->msg + l->msg_len;
-	uint64_t i;
+	uint64_t i, n;
 	struct ctr *c;
 	int ctx;
 
@@ -453,8 +456,11 @@ static void rd_kernel_rec(struct reader *rd, const struct ev_rec *l,
 	for (ctx = 0; ctx < NR_KCTX; ctx++)
 		if (ev_eat(&p, end, kctx_name[ctx]))
 			break;
+	n = g.kcount;
 	if (ctx == NR_KCTX || !ev_eat(&p, end, " ") ||
-	    !ev_eat_u64(&p, end, &i) || p != end) {
+	    !ev_eat_u64(&p, end, &i) ||
+	    (ctx == 3 && (!ev_eat(&p, end, "/") || !ev_eat_u64(&p, end, &n))) ||
+	    p != end) {
 		rfail(rd, line, len, "bad api test message");
 		return;
 	}
@@ -466,14 +472,13 @@ static void rd_kernel_rec(struct reader *rd, const struct ev_rec *l,
 		rfail(rd, line, len, "process-context event without a task");
 		return;
 	}
-	if (!g.kmod_path || i >= kctx_count(ctx)) {
+	if (!g.kmod_path || i >= n || (ctx == 3 && n > LOAD(g.kburst_max))) {
 		rfail(rd, line, len, "api test event we did not ask for");
 		return;
 	}
 	c = &rd->k[ctx];
 	if (c->seen) {
-		if (i != c->last + 1 &&
-		    !(i == 0 && c->last == kctx_count(ctx) - 1) &&
+		if (i != c->last + 1 && !(i == 0 && c->last == c->n - 1) &&
 		    c->epoch == rd->epoch)
 			rfail(rd, line, len, "%s counter %" PRIu64 " -> %"
 			      PRIu64 " without a loss line", kctx_name[ctx],
@@ -484,6 +489,7 @@ static void rd_kernel_rec(struct reader *rd, const struct ev_rec *l,
 	}
 	c->seen = true;
 	c->last = i;
+	c->n = n;
 	c->epoch = rd->epoch;
 }
 
@@ -513,13 +519,12 @@ static void rd_end(struct reader *rd, const struct ev_rec *l)
 	for (ctx = 0; ctx < NR_KCTX && LOAD(g.kloads); ctx++) {
 		struct ctr *c = &rd->k[ctx];
 
-		if (!kctx_count(ctx))
+		if (ctx == 3 && !LOAD(g.kburst_max))
 			continue;
-		if (c->seen && c->epoch == rd->epoch &&
-		    c->last != kctx_count(ctx) - 1)
+		if (c->seen && c->epoch == rd->epoch && c->last != c->n - 1)
 			rfail(rd, NULL, 0, "last %s event seen is %" PRIu64
-			      " of %u (nothing lost after it)",
-			      kctx_name[ctx], c->last, kctx_count(ctx));
+			      " of %" PRIu64 " (nothing lost after it)",
+			      kctx_name[ctx], c->last, c->n);
 		if (!c->seen && rd_complete(rd))
 			rfail(rd, NULL, 0, "saw no %s event", kctx_name[ctx]);
 	}
@@ -995,47 +1000,91 @@ static void *unloader_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Load the api test module once (it logs its events before init returns)
+ * and unload it. Returns 0, or -1 after recording a violation.
+ */
+static int kload(int fd, unsigned int burst, unsigned int timeout)
+{
+	char params[96];
+	int tries;
+
+	snprintf(params, sizeof(params), "count=%u burst=%u timeout=%u",
+		 g.kcount, burst, timeout);
+	if (LOAD(g.kburst_max) < burst)
+		STORE(g.kburst_max, burst);
+	if (syscall(SYS_finit_module, fd, params, 0)) {
+		INC(g.kload_fail);
+		fail("finit_module(%s %s): %s", g.kmod_path, params,
+		     strerror(errno));
+		return -1;
+	}
+	INC(g.kloads);
+	ADD(g.kevents, 3ULL * g.kcount + burst);
+	for (tries = 0; ; tries++) {
+		if (!syscall(SYS_delete_module, g.kmod_name, O_NONBLOCK))
+			return 0;
+		if ((errno != EAGAIN && errno != EBUSY) || tries > 1000) {
+			fail("delete_module(%s): %s", g.kmod_name,
+			     strerror(errno));
+			return -1;
+		}
+		sleep_us(1000);
+	}
+}
+
 static void *kwriter_main(void *arg)
 {
 	uint64_t rs = g.seed ^ 0x6b6d6f64;
-	char params[64];
 	int fd;
 
 	(void)arg;
-	snprintf(params, sizeof(params), "count=%u burst=%u", g.kcount,
-		 g.kburst);
 	fd = open(g.kmod_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fail("open %s: %s", g.kmod_path, strerror(errno));
 		return NULL;
 	}
 	while (!LOAD(g.stop_kwriter)) {
-		int tries;
-
-		if (syscall(SYS_finit_module, fd, params, 0)) {
-			INC(g.kload_fail);
-			fail("finit_module(%s %s): %s", g.kmod_path, params,
-			     strerror(errno));
+		if (kload(fd, g.kburst, KLOAD_TIMEOUT_S))
 			break;
-		}
-		INC(g.kloads);
-		for (tries = 0; ; tries++) {
-			if (!syscall(SYS_delete_module, g.kmod_name,
-				     O_NONBLOCK))
-				break;
-			if ((errno != EAGAIN && errno != EBUSY) ||
-			    tries > 1000) {
-				fail("delete_module(%s): %s", g.kmod_name,
-				     strerror(errno));
-				goto out;
-			}
-			sleep_us(1000);
-		}
 		sleep_us(ev_rnd(&rs) % 20000);
 	}
-out:
 	close(fd);
 	return NULL;
+}
+
+/*
+ * After the main phase: kernel bursts alone, with the readers still
+ * checking everything, until the run has logged g.flood events. Under
+ * emulation with sanitizers, user space manages a few thousand events/s
+ * and a kernel thread tens of thousands: this is how a run reaches a
+ * million events in its time budget.
+ */
+static void flood(uint64_t logged)
+{
+	int64_t start = ev_now_ms();
+	int fd;
+
+	if (!g.kmod_path || logged >= g.flood)
+		return;
+	fd = open(g.kmod_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fail("open %s: %s", g.kmod_path, strerror(errno));
+		return;
+	}
+	while (!failed() && logged < g.flood) {
+		uint64_t burst = g.flood - logged;
+
+		if (burst > FLOOD_BURST_MAX)
+			burst = FLOOD_BURST_MAX;
+		if (kload(fd, burst, FLOOD_TIMEOUT_S))
+			break;
+		logged += 3ULL * g.kcount + burst;
+		g.flood_loads++;
+		g.flood_events += 3ULL * g.kcount + burst;
+	}
+	g.flood_ms = ev_now_ms() - start;
+	close(fd);
 }
 
 static void on_signal(int sig)
@@ -1140,6 +1189,8 @@ static void usage(FILE *f)
 		" -k, --kmod <path>     events_api_test.ko to load repeatedly\n"
 		" -K, --kcount <n>      its count parameter (default 2000)\n"
 		" -B, --kburst <n>      its burst parameter (default 0)\n"
+		" -F, --flood <n>       then kernel bursts alone until the run\n"
+		"                       has logged n events\n"
 		" -w, --writers <n>     writer threads (default 4, max %d)\n"
 		" -n, --reader-nice <n> nice value of the readers (default 0)\n"
 		" -s, --seed <n>        random seed (default: time)\n"
@@ -1155,6 +1206,7 @@ static int parse_args(int argc, char **argv)
 		{ "kmod", required_argument, NULL, 'k' },
 		{ "kcount", required_argument, NULL, 'K' },
 		{ "kburst", required_argument, NULL, 'B' },
+		{ "flood", required_argument, NULL, 'F' },
 		{ "writers", required_argument, NULL, 'w' },
 		{ "reader-nice", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
@@ -1166,7 +1218,7 @@ static int parse_args(int argc, char **argv)
 	int c;
 
 	g.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	while ((c = getopt_long(argc, argv, "d:e:k:K:B:w:n:s:vh", longopts,
+	while ((c = getopt_long(argc, argv, "d:e:k:K:B:F:w:n:s:vh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -1183,6 +1235,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'B':
 			g.kburst = strtoul(optarg, NULL, 0);
+			break;
+		case 'F':
+			g.flood = strtoull(optarg, NULL, 0);
 			break;
 		case 'w':
 			g.nr_writers = strtoul(optarg, NULL, 0);
@@ -1432,6 +1487,9 @@ int main(int argc, char **argv)
 	STORE(g.stop_kwriter, 1);
 	if (g.kmod_path)
 		pthread_join(kwriter, NULL);
+	for (i = 0, total_user = 0; i < g.nr_writers; i++)
+		total_user += g.written[i];
+	flood(total_user + g.kevents);
 	pthread_mutex_lock(&g.seek_lock);
 	STORE(g.stopping, 1);
 	pthread_mutex_unlock(&g.seek_lock);
@@ -1507,7 +1565,7 @@ int main(int argc, char **argv)
 	/* Every event between the markers is accounted for. */
 	for (i = 0; i < g.nr_writers; i++)
 		total_user += g.written[i];
-	total_k = (3ULL * g.kcount + g.kburst) * g.kloads;
+	total_k = g.kevents;
 	if (g.end_seq && !failed() &&
 	    g.end_seq - g.base_seq - 1 !=
 	    total_user + total_k + ticks + NR_PINGS)
@@ -1522,18 +1580,28 @@ int main(int argc, char **argv)
 			     readers[i].end_seq, g.end_seq);
 
 report:
-	total_k = (3ULL * g.kcount + g.kburst) * g.kloads;
+	total_k = g.kevents;
 	total_user = 0;
 	for (i = 0; i < g.nr_writers; i++)
 		total_user += g.written[i];
 	total = total_user + total_k;
 	secs = (t1 - t0) / 1000.0;
 	if (g.base_seq && secs > 0) {
+		uint64_t main_k = total_k - g.flood_events;
+
 		printf("events_stress: %" PRIu64 " events in %.1f s (%.0f/s): %"
 		       PRIu64 " written by %u writers, %" PRIu64
-		       " by %" PRIu64 " api test loads\n", total, secs,
-		       total / secs, total_user, g.nr_writers, total_k,
-		       g.kloads);
+		       " by %" PRIu64 " api test loads\n",
+		       total_user + main_k, secs, (total_user + main_k) / secs,
+		       total_user, g.nr_writers, main_k,
+		       g.kloads - g.flood_loads);
+		if (g.flood_loads)
+			printf("events_stress: flood: %" PRIu64 " events in "
+			       "%.1f s (%.0f/s) by %" PRIu64 " api test loads "
+			       "alone\n", g.flood_events, g.flood_ms / 1000.0,
+			       g.flood_events * 1000.0 / (g.flood_ms ? : 1),
+			       g.flood_loads);
+		printf("events_stress: %" PRIu64 " events in all\n", total);
 		for (i = 0; i < NR_READERS; i++) {
 			struct reader *rd = &readers[i];
 
