@@ -143,6 +143,53 @@ static void ratio(const char *name, double a, double b, double goal,
 		 higher ? ">=" : "<=", goal, met ? "met" : "NOT met");
 }
 
+/* Writes of @size bytes to @fd for the run length; returns writes per second. */
+static double write_loop(int fd, const char *buf, size_t size)
+{
+	uint64_t start = now_ns(), end = start + seconds * 1e9, n = 0, t;
+
+	do {
+		for (int i = 0; i < 64; i++) {
+			if (write(fd, buf, size) != (ssize_t)size)
+				die("write");
+		}
+		n += 64;
+		t = now_ns();
+	} while (t < end);
+	return n / ((t - start) / 1e9);
+}
+
+/* ---- two writers ------------------------------------------------------- */
+
+struct writer_arg {
+	int fd;
+	const char *buf;
+	size_t size;
+	double rate;
+};
+
+static void *writer_thread(void *p)
+{
+	struct writer_arg *a = p;
+
+	a->rate = write_loop(a->fd, a->buf, a->size);
+	return NULL;
+}
+
+static double two_writers(int fd0, int fd1, const char *buf, size_t size)
+{
+	struct writer_arg a[2] = {
+		{ .fd = fd0, .buf = buf, .size = size },
+		{ .fd = fd1, .buf = buf, .size = size },
+	};
+	pthread_t t;
+
+	pthread_create(&t, NULL, writer_thread, &a[1]);
+	writer_thread(&a[0]);
+	pthread_join(t, NULL);
+	return a[0].rate + a[1].rate;
+}
+
 /* ---- drained baselines: a child process empties a pipe or a socket ---- */
 
 static pid_t drain_child(int fd, bool dgram)
@@ -172,22 +219,6 @@ static void reap(pid_t pid, int fd)
 	waitpid(pid, NULL, 0);
 }
 
-/* Writes of @size bytes to @fd for the run length; returns writes per second. */
-static double write_loop(int fd, const char *buf, size_t size)
-{
-	uint64_t start = now_ns(), end = start + seconds * 1e9, n = 0, t;
-
-	do {
-		for (int i = 0; i < 64; i++) {
-			if (write(fd, buf, size) != (ssize_t)size)
-				die("write");
-		}
-		n += 64;
-		t = now_ns();
-	} while (t < end);
-	return n / ((t - start) / 1e9);
-}
-
 static double rate_events(const char *buf, size_t size)
 {
 	int fd = open_dev(O_WRONLY);
@@ -197,34 +228,38 @@ static double rate_events(const char *buf, size_t size)
 	return r;
 }
 
-static double rate_pipe(const char *buf, size_t size)
+/* Write rate of @writers (1 or 2) into @wfd while a child drains @rfd. */
+static double rate_drained(int rfd, int wfd, bool dgram, int writers,
+			   const char *buf, size_t size)
+{
+	pid_t pid = drain_child(rfd, dgram);
+	double r;
+
+	close(rfd);
+	if (writers == 2)
+		r = two_writers(wfd, wfd, buf, size);
+	else
+		r = write_loop(wfd, buf, size);
+	reap(pid, wfd);
+	return r;
+}
+
+static double rate_pipe(const char *buf, size_t size, int writers)
 {
 	int p[2];
-	pid_t pid;
-	double r;
 
 	if (pipe(p))
 		die("pipe");
-	pid = drain_child(p[0], false);
-	close(p[0]);
-	r = write_loop(p[1], buf, size);
-	reap(pid, p[1]);
-	return r;
+	return rate_drained(p[0], p[1], false, writers, buf, size);
 }
 
 static double rate_unix(const char *buf, size_t size)
 {
 	int sv[2];
-	pid_t pid;
-	double r;
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
 		die("socketpair");
-	pid = drain_child(sv[1], true);
-	close(sv[1]);
-	r = write_loop(sv[0], buf, size);
-	reap(pid, sv[0]);
-	return r;
+	return rate_drained(sv[1], sv[0], true, 1, buf, size);
 }
 
 static double rate_null(const char *buf, size_t size)
@@ -258,37 +293,6 @@ static double rate_kmsg(const char *buf, size_t size)
 	close(fd);
 	free(msg);
 	return r;
-}
-
-/* ---- two writers ------------------------------------------------------- */
-
-struct writer_arg {
-	int fd;
-	const char *buf;
-	size_t size;
-	double rate;
-};
-
-static void *writer_thread(void *p)
-{
-	struct writer_arg *a = p;
-
-	a->rate = write_loop(a->fd, a->buf, a->size);
-	return NULL;
-}
-
-static double two_writers(int fd0, int fd1, const char *buf, size_t size)
-{
-	struct writer_arg a[2] = {
-		{ .fd = fd0, .buf = buf, .size = size },
-		{ .fd = fd1, .buf = buf, .size = size },
-	};
-	pthread_t t;
-
-	pthread_create(&t, NULL, writer_thread, &a[1]);
-	writer_thread(&a[0]);
-	pthread_join(t, NULL);
-	return a[0].rate + a[1].rate;
 }
 
 /* ---- readers ------------------------------------------------------------ */
@@ -330,6 +334,28 @@ static void *reader_thread(void *p)
 	return NULL;
 }
 
+/*
+ * A reader (@rflags: 0 or O_NONBLOCK) and a writer: /dev/events, the
+ * reader at the end of the history, or the two ends of a pipe.
+ */
+static void open_pair(bool events, int rflags, int *rfd, int *wfd)
+{
+	int p[2];
+
+	if (events) {
+		*rfd = open_dev(O_RDONLY | rflags);
+		lseek(*rfd, 0, SEEK_END);
+		*wfd = open_dev(O_WRONLY);
+		return;
+	}
+	if (pipe(p))
+		die("pipe");
+	*rfd = p[0];
+	if (rflags)
+		fcntl(*rfd, F_SETFL, rflags);
+	*wfd = p[1];
+}
+
 static void start_reader(struct reader *r)
 {
 	if (pthread_create(&r->thread, NULL, reader_thread, r))
@@ -342,20 +368,10 @@ static void stream(bool events, size_t size, double *rate, double *lost_pct)
 	char *buf = malloc(size);
 	struct reader r = { .lines = events, .rec_size = size };
 	uint64_t start, written = 0;
-	int p[2], wfd;
+	int wfd;
 
 	memset(buf, 's', size);
-	if (events) {
-		r.fd = open_dev(O_RDONLY | O_NONBLOCK);
-		lseek(r.fd, 0, SEEK_END);
-		wfd = open_dev(O_WRONLY);
-	} else {
-		if (pipe(p))
-			die("pipe");
-		r.fd = p[0];
-		fcntl(r.fd, F_SETFL, O_NONBLOCK);
-		wfd = p[1];
-	}
+	open_pair(events, O_NONBLOCK, &r.fd, &wfd);
 	start_reader(&r);
 	start = now_ns();
 	while (now_ns() - start < seconds * 1e9) {
@@ -507,19 +523,10 @@ static void latency(bool events, int samples, double *p50, double *p99)
 {
 	struct lat_arg a = { .events = events, .samples = samples };
 	pthread_t t;
-	int p[2], wfd;
+	int wfd;
 
 	a.lat = calloc(samples, sizeof(uint64_t));
-	if (events) {
-		a.fd = open_dev(O_RDONLY);
-		lseek(a.fd, 0, SEEK_END);
-		wfd = open_dev(O_WRONLY);
-	} else {
-		if (pipe(p))
-			die("pipe");
-		a.fd = p[0];
-		wfd = p[1];
-	}
+	open_pair(events, 0, &a.fd, &wfd);
 	pthread_create(&t, NULL, lat_reader, &a);
 	usleep(20000);
 	for (int i = 0; i < samples; i++) {
@@ -748,7 +755,7 @@ static void section_write(size_t size)
 
 	printf("\n# 1. write rate, one writer, nobody reading (%zu B)\n", size);
 	a = rate_events(buf, size);
-	b = rate_pipe(buf, size);
+	b = rate_pipe(buf, size, 1);
 	c = rate_unix(buf, size);
 	d = rate_kmsg(buf, size < 1000 ? size : 1000);
 	n = rate_null(buf, size);
@@ -767,20 +774,14 @@ static void section_write(size_t size)
 
 static void section_two_writers(size_t size)
 {
-	int e0 = open_dev(O_WRONLY), e1 = open_dev(O_WRONLY), p[2];
+	int e0 = open_dev(O_WRONLY), e1 = open_dev(O_WRONLY);
 	double a, b;
-	pid_t pid;
 
 	printf("\n# 2. write rate, two writers on two CPUs (%zu B)\n", size);
 	a = two_writers(e0, e1, buf, size);
 	close(e0);
 	close(e1);
-	if (pipe(p))
-		die("pipe");
-	pid = drain_child(p[0], false);
-	close(p[0]);
-	b = two_writers(p[1], p[1], buf, size);
-	reap(pid, p[1]);
+	b = rate_pipe(buf, size, 2);
 	row("events, 2 writers", "%12.0f ev/s", a);
 	row("pipe, 2 writers, drained", "%12.0f ev/s", b);
 }

@@ -53,8 +53,8 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
-#define EV_DEV		"/dev/events"
-#define EV_PARAMS	"/sys/module/events/parameters/"
+#include "events_util.h"
+
 #define KSFT_SKIP	4
 
 #define PREFIX_MAX	160
@@ -174,23 +174,15 @@ struct fz {
 
 static struct fz fzs[NR_THREADS_MAX];
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Start timing an operation: the watchdog fails it after HANG_MS. */
 static void op_begin(struct fz *z)
 {
-	STORE(z->op_start_ms, now_ms());
+	STORE(z->op_start_ms, ev_now_ms());
 }
 
 static void op_end(struct fz *z)
 {
-	int64_t ms = now_ms() - z->op_start_ms;
+	int64_t ms = ev_now_ms() - z->op_start_ms;
 
 	if (ms > z->longest_ms) {
 		z->longest_ms = ms;
@@ -199,20 +191,9 @@ static void op_end(struct fz *z)
 	STORE(z->op_start_ms, 0);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x;
-
-	*s += 0x9e3779b97f4a7c15ULL;
-	x = *s;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static uint64_t rn(struct fz *z, uint64_t n)
 {
-	return n ? rnd(&z->rs) % n : 0;
+	return n ? ev_rnd(&z->rs) % n : 0;
 }
 
 static bool coin(struct fz *z, unsigned int pct)
@@ -262,243 +243,6 @@ static const char *errname(int e)
 			return names[i].n;
 	snprintf(buf, sizeof(buf), "errno %d", e);
 	return buf;
-}
-
-/* ---- the strict line parser (same rules as events_stress) ---- */
-
-struct evline {
-	uint64_t seq, sec;
-	uint32_t nsec;
-	char origin;
-	uint64_t pid, uid;
-	char comm[16];
-	size_t comm_len;
-	char *msg;
-	size_t msg_len;
-	uint64_t first, last, count;
-};
-
-static bool must_escape(unsigned char c, bool field)
-{
-	return c < 0x20 || c >= 0x7f || c == '\\' ||
-	       (field && (c == ',' || c == ';'));
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static size_t parse_u64(const char *p, const char *end, uint64_t *v)
-{
-	const char *s = p;
-	uint64_t x = 0;
-
-	if (p >= end || *p < '0' || *p > '9')
-		return 0;
-	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
-		return 0;
-	while (p < end && *p >= '0' && *p <= '9') {
-		unsigned int d = *p - '0';
-
-		if (x > (UINT64_MAX - d) / 10)
-			return 0;
-		x = x * 10 + d;
-		p++;
-	}
-	*v = x;
-	return p - s;
-}
-
-static ssize_t unescape(const char *s, size_t n, char *out, size_t cap,
-			bool field, const char **why)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		int hi, lo;
-
-		if (c == '\\') {
-			if (i + 3 >= n) {
-				*why = "truncated escape";
-				return -1;
-			}
-			hi = hexval(s[i + 2]);
-			lo = hexval(s[i + 3]);
-			if (s[i + 1] != 'x' || hi < 0 || lo < 0) {
-				*why = "bad escape (want lower-case \\xNN)";
-				return -1;
-			}
-			c = hi << 4 | lo;
-			if (!must_escape(c, field)) {
-				*why = "byte escaped that needs no escape";
-				return -1;
-			}
-			i += 3;
-		} else if (must_escape(c, field)) {
-			*why = "byte not escaped";
-			return -1;
-		}
-		if (o >= cap) {
-			*why = "decoded field too long";
-			return -1;
-		}
-		out[o++] = c;
-	}
-	return o;
-}
-
-static bool eat(const char **p, const char *end, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if ((size_t)(end - *p) < n || memcmp(*p, lit, n))
-		return false;
-	*p += n;
-	return true;
-}
-
-static bool eat_u64(const char **p, const char *end, uint64_t *v)
-{
-	size_t n = parse_u64(*p, end, v);
-
-	*p += n;
-	return n;
-}
-
-static void skip_extra(const char **p, const char *end)
-{
-	while (*p < end && **p == ',') {
-		(*p)++;
-		while (*p < end && **p != ',' && **p != ';')
-			(*p)++;
-	}
-}
-
-static int parse_line(const char *s, size_t len, struct evline *l,
-		      char *msgbuf, size_t msgcap, const char **why)
-{
-	const char *p = s, *end = s + len - 1, *q;
-	uint64_t v;
-	ssize_t n;
-	size_t i;
-
-	memset(l, 0, sizeof(*l));
-	if (len < 2 || *end != '\n') {
-		*why = "line does not end with a newline";
-		return -1;
-	}
-	for (i = 0; i < len - 1; i++) {
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) {
-			*why = "raw control or 8-bit byte in a line";
-			return -1;
-		}
-	}
-	if (!eat_u64(&p, end, &l->seq) || !l->seq || !eat(&p, end, ",")) {
-		*why = "bad seq field";
-		return -1;
-	}
-	if (!eat_u64(&p, end, &l->sec) || !eat(&p, end, ".")) {
-		*why = "bad time field";
-		return -1;
-	}
-	for (i = 0, v = 0; i < 9; i++, p++) {
-		if (p >= end || *p < '0' || *p > '9') {
-			*why = "time needs 9 digits of nanoseconds";
-			return -1;
-		}
-		v = v * 10 + (*p - '0');
-	}
-	l->nsec = v;
-	if (!eat(&p, end, ",") || end - p < 2 || p[1] != ',' ||
-	    (*p != 'u' && *p != 'k' && *p != 'l')) {
-		*why = "bad origin field";
-		return -1;
-	}
-	l->origin = *p;
-	p += 2;
-	if (l->origin == 'l') {
-		if (!eat(&p, end, "-,-,-")) {
-			*why = "loss line without -,-,- fields";
-			return -1;
-		}
-		skip_extra(&p, end);
-		if (!eat(&p, end, ";lost ") || !eat_u64(&p, end, &l->count) ||
-		    !eat(&p, end, " events (seq ") ||
-		    !eat_u64(&p, end, &l->first) || !eat(&p, end, "-") ||
-		    !eat_u64(&p, end, &l->last) || !eat(&p, end, ")") ||
-		    p != end) {
-			*why = "bad loss message";
-			return -1;
-		}
-		if (l->first != l->seq || l->last < l->first || !l->count ||
-		    l->count != l->last - l->first + 1) {
-			*why = "inconsistent loss line numbers";
-			return -1;
-		}
-		return 0;
-	}
-	if (!eat_u64(&p, end, &l->pid) || l->pid > UINT32_MAX ||
-	    !eat(&p, end, ",") || !eat_u64(&p, end, &l->uid) ||
-	    l->uid > UINT32_MAX || !eat(&p, end, ",")) {
-		*why = "bad pid or uid field";
-		return -1;
-	}
-	for (q = p; q < end && *q != ',' && *q != ';'; q++)
-		;
-	if (q - p == 1 && *p == '-') {
-		l->comm_len = 0;
-	} else {
-		n = unescape(p, q - p, l->comm, sizeof(l->comm) - 1, true, why);
-		if (n < 0)
-			return -1;
-		if (!n) {
-			*why = "empty comm field";
-			return -1;
-		}
-		l->comm_len = n;
-	}
-	l->comm[l->comm_len] = 0;
-	p = q;
-	skip_extra(&p, end);
-	if (!eat(&p, end, ";")) {
-		*why = "no ';' before the message";
-		return -1;
-	}
-	n = unescape(p, end - p, msgbuf, msgcap, false, why);
-	if (n < 0)
-		return -1;
-	if (!n) {
-		*why = "empty message";
-		return -1;
-	}
-	l->msg = msgbuf;
-	l->msg_len = n;
-	return 0;
-}
-
-/* Printable copy of bytes for messages. */
-static const char *show(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 5 < cap; i++) {
-		unsigned char c = s[i];
-
-		if (c >= 0x20 && c < 0x7f)
-			out[o++] = c;
-		else
-			o += snprintf(out + o, cap - o, "<%02x>", c);
-	}
-	if (i < n && o + 4 < cap)
-		o += snprintf(out + o, cap - o, "...");
-	out[o] = 0;
-	return out;
 }
 
 /* ---- expected results ---- */
@@ -662,7 +406,7 @@ static void fill(struct fz *z, char *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		uint64_t r = rnd(&z->rs);
+		uint64_t r = ev_rnd(&z->rs);
 
 		switch (style) {
 		case 0:		/* any byte */
@@ -920,7 +664,7 @@ static void check_text(struct fz *z, const char *p, size_t n)
 
 		if (c != '\n' && (c < 0x20 || c >= 0x7f)) {
 			violation(z, "read returned byte 0x%02x at %zu: %s", c,
-				  i, show(p, n, tmp, sizeof(tmp)));
+				  i, ev_show(p, n, tmp, sizeof(tmp)));
 			return;
 		}
 	}
@@ -1248,7 +992,7 @@ static void op_lseek(struct fz *z)
 	if (!s)
 		return;
 	if (coin(z, 5))
-		off = rnd(&z->rs);
+		off = ev_rnd(&z->rs);
 	slot_desc(z, s, "lseek(%jd, %d)", (intmax_t)off, whence);
 	if (whence < 0 || whence > SEEK_HOLE) {
 		exp_err(&e, EINVAL);	/* the VFS refuses it first */
@@ -1319,7 +1063,7 @@ static void op_ioctl(struct fz *z)
 		return;
 	switch (rn(z, 4)) {
 	case 0:
-		cmd = rnd(&z->rs);
+		cmd = ev_rnd(&z->rs);
 		break;
 	case 1:		/* a well-formed command of any type */
 		cmd = _IOC(rn(z, 4), rn(z, 256), rn(z, 256), rn(z, 1 << 14));
@@ -1337,7 +1081,7 @@ static void op_ioctl(struct fz *z)
 	if (vfs_ioctl_cmd(cmd))
 		cmd ^= 0x1000;
 	pick_buf(z, 4096, false, &b);
-	arg = coin(z, 20) ? rnd(&z->rs) : (unsigned long)b.p;
+	arg = coin(z, 20) ? ev_rnd(&z->rs) : (unsigned long)b.p;
 	slot_desc(z, s, "ioctl(0x%08x, 0x%lx)", cmd, arg);
 	exp_err(&e, ENOTTY);
 	ret = ioctl(s->fd, cmd, arg);
@@ -1388,25 +1132,26 @@ struct stream {
 static void stream_line(struct fz *z, struct stream *st, const char *line,
 			size_t len)
 {
-	char tmp[200];
-	struct evline l;
-	const char *why;
+	char tmp[200], why[EV_ERR_MAX];
+	struct ev_rec l;
 
 	if (len > g.max_line) {
 		violation(z, "line of %zu bytes", len);
 		return;
 	}
-	if (parse_line(line, len, &l, z->msg, g.max_payload, &why)) {
-		violation(z, "%s: %s", why, show(line, len, tmp, sizeof(tmp)));
+	if (ev_parse_buf(line, len, &l, z->msg, g.max_payload, why,
+			 sizeof(why))) {
+		violation(z, "%s: %s", why,
+			  ev_show(line, len, tmp, sizeof(tmp)));
 		st->expect = 0;
 		return;
 	}
 	if (st->expect && l.seq != st->expect) {
 		violation(z, "%s at seq %" PRIu64 ", want %" PRIu64 ": %s",
 			  l.origin == 'l' ? "loss line" : "record", l.seq,
-			  st->expect, show(line, len, tmp, sizeof(tmp)));
+			  st->expect, ev_show(line, len, tmp, sizeof(tmp)));
 	}
-	st->expect = l.origin == 'l' ? l.last + 1 : l.seq + 1;
+	st->expect = l.origin == 'l' ? l.lost_last + 1 : l.seq + 1;
 }
 
 /* Read everything pending on a file and check it. */
@@ -1476,10 +1221,9 @@ static void drain(struct fz *z, struct slot *s)
 
 /* Write a line and read it back; returns its seq, or 0. */
 static uint64_t echo(struct fz *z, int fd, const char *text, size_t len,
-		     struct evline *l)
+		     struct ev_rec *l)
 {
-	char *buf = z->arena + g.arena_len / 2;
-	const char *why;
+	char *buf = z->arena + g.arena_len / 2, why[EV_ERR_MAX];
 	ssize_t n;
 
 	if (write(fd, text, len) != (ssize_t)len) {
@@ -1494,7 +1238,8 @@ static uint64_t echo(struct fz *z, int fd, const char *text, size_t len,
 			  n < 0 ? errname(errno) : "not one line");
 		return 0;
 	}
-	if (parse_line(buf, n, l, z->msg, g.max_payload, &why)) {
+	if (ev_parse_buf(buf, n, l, z->msg, g.max_payload, why,
+			 sizeof(why))) {
 		violation(z, "probe line: %s", why);
 		return 0;
 	}
@@ -1525,11 +1270,10 @@ static void probes(struct fz *z)
 {
 	size_t m = g.max_payload, big = g.arena_len / 4, n, plen;
 	char *good = z->arena + 4096, *buf = z->arena + g.arena_len / 2;
-	char text[128], line[512];
+	char text[128], line[512], why[EV_ERR_MAX];
 	int fd, rofd, wofd, k, len;
 	uint64_t seq_a, seq_b;
-	struct evline l;
-	const char *why;
+	struct ev_rec l;
 	struct iovec iov[2];
 	ssize_t ret;
 
@@ -1593,8 +1337,8 @@ static void probes(struct fz *z)
 	PROBE(z, !seq_a || !seq_b || seq_b == seq_a + 1,
 	      "seq %" PRIu64 " after %" PRIu64 ": a failed write was logged",
 	      seq_b, seq_a);
-	PROBE(z, l.pid == (uint64_t)g.pid && !strcmp(l.comm, z->comm) &&
-	      l.origin == 'u', "pid %" PRIu64 " comm \"%s\" origin %c",
+	PROBE(z, l.pid == g.pid && !strcmp(l.comm, z->comm) &&
+	      l.origin == 'u', "pid %" PRId64 " comm \"%s\" origin %c",
 	      l.pid, l.comm, l.origin);
 
 	/* Failing reads consume nothing; a long line comes in pieces. */
@@ -1633,11 +1377,12 @@ static void probes(struct fz *z)
 	    memchr(line + 7, '\n', ret) != line + 7 + ret - 1) {
 		violation(z, "returned %zd (%s)", ret,
 			  ret < 0 ? errname(errno) : "not the rest of a line");
-	} else if (parse_line(line, 7 + ret, &l, z->msg, m, &why) ||
+	} else if (ev_parse_buf(line, 7 + ret, &l, z->msg, m, why,
+				sizeof(why)) ||
 		   l.msg_len != (size_t)len || memcmp(l.msg, text, len) ||
 		   (seq_b && l.seq != seq_b + 1)) {
 		violation(z, "pieces do not make the line: %s",
-			  show(line, 7 + ret, buf, 300));
+			  ev_show(line, 7 + ret, buf, 300));
 	}
 	expect_call(z, "read when drained", read(fd, buf, 100), -1, EAGAIN);
 	snprintf(z->desc, sizeof(z->desc), "probe poll when drained");
@@ -1676,10 +1421,10 @@ static void probes(struct fz *z)
 	expect_call(z, "lseek(0, SEEK_SET)", lseek(fd, 0, SEEK_SET), 0, 0);
 	ret = read(fd, buf, g.max_line + 1);
 	snprintf(z->desc, sizeof(z->desc), "probe read after SEEK_SET");
-	if (ret <= 0 || parse_line(buf, memchr(buf, '\n', ret) ?
-				   (size_t)((char *)memchr(buf, '\n', ret) -
-					    buf + 1) : (size_t)ret,
-				   &l, z->msg, m, &why))
+	if (ret <= 0 || ev_parse_buf(buf, memchr(buf, '\n', ret) ?
+				     (size_t)((char *)memchr(buf, '\n', ret) -
+					      buf + 1) : (size_t)ret,
+				     &l, z->msg, m, why, sizeof(why)))
 		violation(z, "returned %zd (%s)", ret,
 			  ret < 0 ? errname(errno) : "no valid line");
 	else
@@ -1718,19 +1463,20 @@ static void probes(struct fz *z)
 			have += ret;
 			for (p = buf; (nl = memchr(p, '\n', buf + have - p));
 			     p = nl + 1, k++) {
-				if (parse_line(p, nl + 1 - p, &l, z->msg, m,
-					       &why)) {
+				if (ev_parse_buf(p, nl + 1 - p, &l, z->msg, m,
+						 why, sizeof(why))) {
 					violation(z, "line %d: %s", k, why);
 					break;
 				}
 				if (!k) {
 					PROBE(z, l.origin == 'l' &&
-					      l.first == first,
+					      l.lost_first == first,
 					      "first line is not a loss line "
 					      "from seq %" PRIu64 ": %s",
-					      first, show(p, nl + 1 - p, line,
-							  200));
-					expect = l.last + 1;
+					      first,
+					      ev_show(p, nl + 1 - p, line,
+						      200));
+					expect = l.lost_last + 1;
 					continue;
 				}
 				PROBE(z, l.origin == 'u' && l.seq == expect &&
@@ -1840,7 +1586,7 @@ static void *fuzz_main(void *arg)
 
 	prctl(PR_SET_NAME, z->comm);
 	for (;;) {
-		for (i = 0; i < ROUND_OPS && now_ms() < deadline_ms; i++) {
+		for (i = 0; i < ROUND_OPS && ev_now_ms() < deadline_ms; i++) {
 			z->gop = ADD(g.total_ops, 1);
 			if (z->gop >= g.nr_ops) {
 				ADD(g.total_ops, -1);
@@ -1856,7 +1602,7 @@ static void *fuzz_main(void *arg)
 			z->round++;
 			quiet_checks(z);
 			if (LOAD(g.total_ops) >= g.nr_ops ||
-			    now_ms() > deadline_ms)
+			    ev_now_ms() > deadline_ms)
 				STORE(g.done, 1);
 		}
 		pthread_barrier_wait(&g.barrier);
@@ -1875,23 +1621,6 @@ static void on_alarm(int sig)
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		_exit(1);
 	_exit(1);
-}
-
-static int read_param(const char *name, uint64_t *v)
-{
-	char path[128], buf[64];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), EV_PARAMS "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ret = fgets(buf, sizeof(buf), f) ? 0 : -1;
-	fclose(f);
-	if (!ret)
-		*v = strtoull(buf, NULL, 0);
-	return ret;
 }
 
 static int setup_thread(struct fz *z, unsigned int id)
@@ -1921,7 +1650,7 @@ static int setup_thread(struct fz *z, unsigned int id)
 	z->ro = p;
 	z->none = p + g.page;
 	z->tmp = malloc(4096);
-	z->msg = malloc(g.max_payload);
+	z->msg = malloc(EV_MSGBUF_SIZE(g.max_payload));
 	return z->tmp && z->msg ? 0 : -1;
 }
 
@@ -1994,10 +1723,10 @@ int main(int argc, char **argv)
 		       "ok 1 events_fuzz # SKIP\n", EV_DEV);
 		return KSFT_SKIP;
 	}
-	if (read_param("max_payload", &g.max_payload) ||
-	    read_param("ring_size", &g.ring_size) || !g.max_payload) {
-		printf("events_fuzz: cannot read %s\nnot ok 1 events_fuzz\n",
-		       EV_PARAMS);
+	if (ev_param("max_payload", &g.max_payload) ||
+	    ev_param("ring_size", &g.ring_size) || !g.max_payload) {
+		printf("events_fuzz: cannot read %s/\nnot ok 1 events_fuzz\n",
+		       EV_PARAM_DIR);
 		return 1;
 	}
 	g.page = sysconf(_SC_PAGESIZE);
@@ -2013,7 +1742,7 @@ int main(int argc, char **argv)
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(g.cap_s + 120);
 
-	t0 = now_ms();
+	t0 = ev_now_ms();
 	deadline_ms = t0 + g.cap_s * 1000LL;
 	for (i = 0; i < g.nr_threads; i++) {
 		if (setup_thread(&fzs[i], i)) {
@@ -2027,7 +1756,7 @@ int main(int argc, char **argv)
 
 	/* Watchdog: no operation may take more than HANG_MS. */
 	while (!LOAD(g.done)) {
-		int64_t now = now_ms();
+		int64_t now = ev_now_ms();
 
 		for (i = 0; i < g.nr_threads; i++) {
 			int64_t st = LOAD(fzs[i].op_start_ms);
@@ -2058,7 +1787,7 @@ int main(int argc, char **argv)
 	printf("events_fuzz: %" PRIu64 " ops (%u threads, %" PRIu64
 	       " check rounds) in %.1f s: %" PRIu64 " calls succeeded, %"
 	       PRIu64 " failed as expected or not\n", LOAD(g.total_ops),
-	       g.nr_threads, fzs[0].round, (now_ms() - t0) / 1000.0,
+	       g.nr_threads, fzs[0].round, (ev_now_ms() - t0) / 1000.0,
 	       g.stat_ok, g.stat_err);
 	for (i = 0; i < g.nr_threads; i++)
 		printf("events_fuzz: thread %u: slowest operation %" PRId64

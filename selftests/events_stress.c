@@ -47,8 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EV_DEV		"/dev/events"
-#define EV_PARAMS	"/sys/module/events/parameters/"
+#include "events_util.h"
+
 #define KSFT_SKIP	4
 
 #define PREFIX_MAX	160		/* longest line prefix (format) */
@@ -148,286 +148,12 @@ static bool failed(void)
 	return ret;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_us(unsigned int us)
 {
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* Per-thread random numbers. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s += 0x9e3779b97f4a7c15ULL;
-	return mix64(*s);
-}
-
-/* Printable copy of a line for messages. */
-static const char *show(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 5 < cap; i++) {
-		unsigned char c = s[i];
-
-		if (c >= 0x20 && c < 0x7f)
-			out[o++] = c;
-		else
-			o += snprintf(out + o, cap - o, "<%02x>", c);
-	}
-	if (i < n && o + 4 < cap)
-		o += snprintf(out + o, cap - o, "...");
-	out[o] = 0;
-	return out;
-}
-
-/* ---- the strict parser of the text format ---- */
-
-struct evline {
-	uint64_t seq;
-	uint64_t sec;
-	uint32_t nsec;
-	char origin;			/* 'u', 'k' or 'l' */
-	uint64_t pid, uid;		/* records */
-	char comm[16];			/* decoded; "" for '-' */
-	size_t comm_len;
-	unsigned int extra;		/* unknown fields before ';' */
-	char *msg;			/* decoded, in the caller's buffer */
-	size_t msg_len;
-	uint64_t first, last, count;	/* loss lines */
-};
-
-static bool must_escape(unsigned char c, bool field)
-{
-	return c < 0x20 || c >= 0x7f || c == '\\' ||
-	       (field && (c == ',' || c == ';'));
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decimal without sign or leading zeros; returns digits used, 0 if bad. */
-static size_t parse_u64(const char *p, const char *end, uint64_t *v)
-{
-	const char *s = p;
-	uint64_t x = 0;
-
-	if (p >= end || *p < '0' || *p > '9')
-		return 0;
-	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
-		return 0;
-	while (p < end && *p >= '0' && *p <= '9') {
-		unsigned int d = *p - '0';
-
-		if (x > (UINT64_MAX - d) / 10)
-			return 0;
-		x = x * 10 + d;
-		p++;
-	}
-	*v = x;
-	return p - s;
-}
-
-/* Decode an escaped field; -1 and *why on a bad byte or escape. */
-static ssize_t unescape(const char *s, size_t n, char *out, size_t cap,
-			bool field, const char **why)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		int hi, lo;
-
-		if (c == '\\') {
-			if (i + 3 >= n) {
-				*why = "truncated escape";
-				return -1;
-			}
-			hi = hexval(s[i + 1] == 'x' ? s[i + 2] : 'X');
-			lo = hexval(s[i + 3]);
-			if (s[i + 1] != 'x' || hi < 0 || lo < 0) {
-				*why = "bad escape (want lower-case \\xNN)";
-				return -1;
-			}
-			c = hi << 4 | lo;
-			if (!must_escape(c, field)) {
-				*why = "byte escaped that needs no escape";
-				return -1;
-			}
-			i += 3;
-		} else if (must_escape(c, field)) {
-			*why = "byte not escaped";
-			return -1;
-		}
-		if (o >= cap) {
-			*why = "decoded field too long";
-			return -1;
-		}
-		out[o++] = c;
-	}
-	return o;
-}
-
-static bool eat(const char **p, const char *end, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if ((size_t)(end - *p) < n || memcmp(*p, lit, n))
-		return false;
-	*p += n;
-	return true;
-}
-
-static bool eat_u64(const char **p, const char *end, uint64_t *v)
-{
-	size_t n = parse_u64(*p, end, v);
-
-	*p += n;
-	return n;
-}
-
-/* Skip unknown ",field" items before ';'; false on a raw control byte. */
-static bool skip_extra(const char **p, const char *end, unsigned int *extra)
-{
-	while (*p < end && **p == ',') {
-		(*p)++;
-		while (*p < end && **p != ',' && **p != ';') {
-			if ((unsigned char)**p < 0x20 ||
-			    (unsigned char)**p >= 0x7f)
-				return false;
-			(*p)++;
-		}
-		(*extra)++;
-	}
-	return true;
-}
-
-/*
- * Parse one line, ending in its only '\n'. The message is decoded into
- * msgbuf (msgcap bytes). Returns 0, or -1 with *why.
- */
-static int parse_line(const char *s, size_t len, struct evline *l,
-		      char *msgbuf, size_t msgcap, const char **why)
-{
-	const char *p = s, *end = s + len - 1, *q;
-	uint64_t v;
-	ssize_t n;
-	size_t i;
-
-	memset(l, 0, sizeof(*l));
-	if (len < 2 || *end != '\n') {
-		*why = "line does not end with a newline";
-		return -1;
-	}
-	/*
-	 * Raw control and 8-bit bytes: the field parsers below refuse them
-	 * (numbers and literals do not match, unescape() checks the rest).
-	 */
-	if (!eat_u64(&p, end, &l->seq) || !l->seq || !eat(&p, end, ",")) {
-		*why = "bad seq field";
-		return -1;
-	}
-	if (!eat_u64(&p, end, &l->sec) || !eat(&p, end, ".")) {
-		*why = "bad time field";
-		return -1;
-	}
-	for (i = 0, v = 0; i < 9; i++, p++) {
-		if (p >= end || *p < '0' || *p > '9') {
-			*why = "time needs 9 digits of nanoseconds";
-			return -1;
-		}
-		v = v * 10 + (*p - '0');
-	}
-	l->nsec = v;
-	if (!eat(&p, end, ",") || end - p < 2 || p[1] != ',' ||
-	    (*p != 'u' && *p != 'k' && *p != 'l')) {
-		*why = "bad origin field";
-		return -1;
-	}
-	l->origin = *p;
-	p += 2;
-
-	if (l->origin == 'l') {
-		if (!eat(&p, end, "-,-,-")) {
-			*why = "loss line without -,-,- fields";
-			return -1;
-		}
-		if (!skip_extra(&p, end, &l->extra) ||
-		    !eat(&p, end, ";lost ") || !eat_u64(&p, end, &l->count) ||
-		    !eat(&p, end, " events (seq ") ||
-		    !eat_u64(&p, end, &l->first) || !eat(&p, end, "-") ||
-		    !eat_u64(&p, end, &l->last) || !eat(&p, end, ")") ||
-		    p != end) {
-			*why = "bad loss message";
-			return -1;
-		}
-		if (l->first != l->seq || l->last < l->first || !l->count ||
-		    l->count != l->last - l->first + 1) {
-			*why = "inconsistent loss line numbers";
-			return -1;
-		}
-		return 0;
-	}
-
-	if (!eat_u64(&p, end, &l->pid) || l->pid > UINT32_MAX ||
-	    !eat(&p, end, ",") || !eat_u64(&p, end, &l->uid) ||
-	    l->uid > UINT32_MAX || !eat(&p, end, ",")) {
-		*why = "bad pid or uid field";
-		return -1;
-	}
-	for (q = p; q < end && *q != ',' && *q != ';'; q++)
-		;
-	if (q - p == 1 && *p == '-') {
-		l->comm_len = 0;
-	} else {
-		n = unescape(p, q - p, l->comm, sizeof(l->comm) - 1, true, why);
-		if (n < 0)
-			return -1;
-		if (!n) {
-			*why = "empty comm field";
-			return -1;
-		}
-		l->comm_len = n;
-	}
-	l->comm[l->comm_len] = 0;
-	p = q;
-	if (!skip_extra(&p, end, &l->extra) || !eat(&p, end, ";")) {
-		*why = "no ';' before the message";
-		return -1;
-	}
-	n = unescape(p, end - p, msgbuf, msgcap, false, why);
-	if (n < 0)
-		return -1;
-	if (!n) {
-		*why = "empty message";
-		return -1;
-	}
-	l->msg = msgbuf;
-	l->msg_len = n;
-	return 0;
 }
 
 /* ---- what writers write ---- */
@@ -473,7 +199,7 @@ static size_t fmt_hdr(char *p, unsigned int id, uint64_t n)
  */
 static void wmsg_gen(unsigned int id, uint64_t n, size_t room, struct wmsg *m)
 {
-	uint64_t h = mix64(g.seed ^ ((uint64_t)(id + 1) << 56) ^
+	uint64_t h = ev_mix64(g.seed ^ ((uint64_t)(id + 1) << 56) ^
 			   (n * 0xd1b54a32d192ed03ULL));
 	unsigned int r = h % 1000;
 	uint64_t h2 = h >> 10;
@@ -490,7 +216,7 @@ static void wmsg_gen(unsigned int id, uint64_t n, size_t room, struct wmsg *m)
 	if (len > room)
 		len = room;
 	m->flen = len;
-	m->foff = mix64(h) % (POOL_SIZE - len + 1);
+	m->foff = ev_mix64(h) % (POOL_SIZE - len + 1);
 	m->add_nl = (h >> 50) & 1;
 	m->vec = ((h >> 52) & 3) == 0;
 	m->split = h >> 56;
@@ -617,7 +343,7 @@ static void rfail(struct reader *rd, const char *line, size_t len,
 	va_end(ap);
 	if (line)
 		fail("reader %s: %s; line: %s", rd->name, msg,
-		     show(line, len, tmp, sizeof(tmp)));
+		     ev_show(line, len, tmp, sizeof(tmp)));
 	else
 		fail("reader %s: %s", rd->name, msg);
 }
@@ -641,7 +367,7 @@ static bool rd_complete(const struct reader *rd)
 	return rd->start_seen && rd->start_epoch == rd->epoch;
 }
 
-static void rd_writer_rec(struct reader *rd, const struct evline *l,
+static void rd_writer_rec(struct reader *rd, const struct ev_rec *l,
 			  const char *line, size_t len)
 {
 	const char *p = l->msg, *end = l->msg + l->msg_len;
@@ -651,9 +377,9 @@ static void rd_writer_rec(struct reader *rd, const struct evline *l,
 	struct ctr *c;
 	size_t hl, flen;
 
-	if (!eat(&p, end, "w") || !eat_u64(&p, end, &id) ||
-	    id >= g.nr_writers || !eat(&p, end, " ") ||
-	    !eat_u64(&p, end, &n) || !eat(&p, end, " ")) {
+	if (!ev_eat(&p, end, "w") || !ev_eat_u64(&p, end, &id) ||
+	    id >= g.nr_writers || !ev_eat(&p, end, " ") ||
+	    !ev_eat_u64(&p, end, &n) || !ev_eat(&p, end, " ")) {
 		rfail(rd, line, len, "our event with an unknown message");
 		return;
 	}
@@ -706,7 +432,13 @@ static unsigned int kctx_count(int ctx)
 	return ctx < 3 ? g.kcount : g.kburst;
 }
 
-static void rd_kernel_rec(struct reader *rd, const struct evline *l,
+/* The comm field is "-": an event logged from interrupt context. */
+static bool no_task(const struct ev_rec *l)
+{
+	return l->comm_raw_len == 1 && l->comm_raw[0] == '-';
+}
+
+static void rd_kernel_rec(struct reader *rd, const struct ev_rec *l,
 			  const char *line, size_t len)
 {
 	const char *p = l->msg, *end = l->msg + l->msg_len;
@@ -714,23 +446,23 @@ static void rd_kernel_rec(struct reader *rd, const struct evline *l,
 	struct ctr *c;
 	int ctx;
 
-	if (!eat(&p, end, "api ")) {
+	if (!ev_eat(&p, end, "api ")) {
 		rfail(rd, line, len, "unexpected kernel event");
 		return;
 	}
 	for (ctx = 0; ctx < NR_KCTX; ctx++)
-		if (eat(&p, end, kctx_name[ctx]))
+		if (ev_eat(&p, end, kctx_name[ctx]))
 			break;
-	if (ctx == NR_KCTX || !eat(&p, end, " ") || !eat_u64(&p, end, &i) ||
-	    p != end) {
+	if (ctx == NR_KCTX || !ev_eat(&p, end, " ") ||
+	    !ev_eat_u64(&p, end, &i) || p != end) {
 		rfail(rd, line, len, "bad api test message");
 		return;
 	}
-	if (ctx < 2 && (l->pid || l->uid || l->comm_len)) {
+	if (ctx < 2 && (l->pid || l->uid || !no_task(l))) {
 		rfail(rd, line, len, "irq-context event with pid/uid/comm");
 		return;
 	}
-	if (ctx >= 2 && (!l->pid || !l->comm_len)) {
+	if (ctx >= 2 && (!l->pid || no_task(l))) {
 		rfail(rd, line, len, "process-context event without a task");
 		return;
 	}
@@ -756,7 +488,7 @@ static void rd_kernel_rec(struct reader *rd, const struct evline *l,
 }
 
 /* The end marker: what this reader saw must match what was written. */
-static void rd_end(struct reader *rd, const struct evline *l)
+static void rd_end(struct reader *rd, const struct ev_rec *l)
 {
 	unsigned int i;
 	int ctx;
@@ -794,19 +526,19 @@ static void rd_end(struct reader *rd, const struct evline *l)
 }
 
 /* Our own control events: start, tick, ping, end. */
-static void rd_control(struct reader *rd, const struct evline *l,
+static void rd_control(struct reader *rd, const struct ev_rec *l,
 		       const char *line, size_t len)
 {
 	const char *p = l->msg, *end = l->msg + l->msg_len;
 	uint64_t v;
 
-	if (eat(&p, end, "events_stress start ")) {
+	if (ev_eat(&p, end, "events_stress start ")) {
 		if (l->seq != g.base_seq)
 			rfail(rd, line, len, "start marker with a new seq");
 		rd->start_seen = true;
 		rd->start_epoch = rd->epoch;
-	} else if (eat(&p, end, "events_stress ping ")) {
-		if (!eat_u64(&p, end, &v) || p != end) {
+	} else if (ev_eat(&p, end, "events_stress ping ")) {
+		if (!ev_eat_u64(&p, end, &v) || p != end) {
 			rfail(rd, line, len, "bad ping");
 		} else if ((rd->last_ping >= 0 || rd_complete(rd)) &&
 			   (int64_t)v != rd->last_ping + 1) {
@@ -815,8 +547,8 @@ static void rd_control(struct reader *rd, const struct evline *l,
 		}
 		rd->last_ping = v;
 		STORE(rd->ping, (int64_t)v);
-	} else if (eat(&p, end, "events_stress tick ")) {
-		if (!eat_u64(&p, end, &v) || p != end) {
+	} else if (ev_eat(&p, end, "events_stress tick ")) {
+		if (!ev_eat_u64(&p, end, &v) || p != end) {
 			rfail(rd, line, len, "bad tick");
 		} else if ((rd->last_tick >= 0 || rd_complete(rd)) &&
 			   (int64_t)v != rd->last_tick + 1) {
@@ -824,7 +556,7 @@ static void rd_control(struct reader *rd, const struct evline *l,
 			      v, rd->last_tick);
 		}
 		rd->last_tick = v;
-	} else if (eat(&p, end, "events_stress end")) {
+	} else if (ev_eat(&p, end, "events_stress end")) {
 		rd_end(rd, l);
 	} else {
 		rfail(rd, line, len, "our event with an unknown message");
@@ -833,8 +565,8 @@ static void rd_control(struct reader *rd, const struct evline *l,
 
 static void rd_line(struct reader *rd, const char *line, size_t len)
 {
-	struct evline l;
-	const char *why;
+	char why[EV_ERR_MAX];
+	struct ev_rec l;
 
 	rd->lines++;
 	if (len > g.max_line) {
@@ -842,26 +574,28 @@ static void rd_line(struct reader *rd, const char *line, size_t len)
 		      len, g.max_line);
 		goto resync;
 	}
-	if (parse_line(line, len, &l, rd->msg, g.max_payload, &why)) {
+	if (ev_parse_buf(line, len, &l, rd->msg, g.max_payload, why,
+			 sizeof(why))) {
 		rfail(rd, line, len, "%s", why);
 		goto resync;
 	}
-	rd->extra += l.extra;
+	rd->extra += l.extra_fields;
 	if (rd->want_loss && l.origin != 'l')
 		rfail(rd, line, len, "poll reported EPOLLPRI but the next "
 		      "line is not a loss line");
 	rd->want_loss = false;
 
 	if (l.origin == 'l') {
-		if (rd->expect && l.first != rd->expect) {
+		if (rd->expect && l.lost_first != rd->expect) {
 			rfail(rd, line, len, "loss line starts at %" PRIu64
-			      ", expected seq %" PRIu64, l.first, rd->expect);
+			      ", expected seq %" PRIu64, l.lost_first,
+			      rd->expect);
 			goto resync;
 		}
 		rd->loss_lines++;
-		rd->lost += l.count;
+		rd->lost += l.lost;
 		rd->epoch++;
-		rd->expect = l.last + 1;
+		rd->expect = l.lost_last + 1;
 		rd->prev_loss = true;
 		return;
 	}
@@ -885,9 +619,9 @@ static void rd_line(struct reader *rd, const char *line, size_t len)
 		rd_kernel_rec(rd, &l, line, len);
 		return;
 	}
-	if (l.pid != (uint64_t)g.pid || l.uid != g.uid) {
+	if (l.pid != g.pid || l.uid != g.uid) {
 		rfail(rd, line, len, "event from another process (pid %"
-		      PRIu64 "): the device must be used by this test alone",
+		      PRId64 "): the device must be used by this test alone",
 		      l.pid);
 		return;
 	}
@@ -995,14 +729,14 @@ static void rd_blocking(struct reader *rd)
 		ssize_t n;
 
 		if (rd->kind == RK_TINY)
-			count = 1 + rnd(&rd->rnd) % 64;
+			count = 1 + ev_rnd(&rd->rnd) % 64;
 		else if (rd->kind == RK_SEEK)
-			switch (rnd(&rd->rnd) % 4) {
+			switch (ev_rnd(&rd->rnd) % 4) {
 			case 0:
-				count = 1 + rnd(&rd->rnd) % 200;
+				count = 1 + ev_rnd(&rd->rnd) % 200;
 				break;
 			case 1:
-				count = 1 + rnd(&rd->rnd) % 20000;
+				count = 1 + ev_rnd(&rd->rnd) % 20000;
 				break;
 			case 2:
 				count = 65536;
@@ -1023,8 +757,8 @@ static void rd_blocking(struct reader *rd)
 		rd_feed(rd, rd->buf, n, count);
 
 		if (rd->kind == RK_SEEK && !rd->done &&
-		    rnd(&rd->rnd) % 64 == 0) {
-			bool set = rnd(&rd->rnd) & 1;
+		    ev_rnd(&rd->rnd) % 64 == 0) {
+			bool set = ev_rnd(&rd->rnd) & 1;
 			off_t ret;
 
 			pthread_mutex_lock(&g.seek_lock);
@@ -1173,15 +907,15 @@ static void *opener_main(void *arg)
 {
 	static const int acc[] = { O_RDONLY, O_WRONLY, O_RDWR };
 	uint64_t rs = g.seed ^ 0x6f70656e;
-	char buf[4096], tmp[300];
-	const char *why;
-	char *msg = malloc(g.max_payload);
+	char buf[4096], tmp[300], why[EV_ERR_MAX];
+	char *msg = malloc(EV_MSGBUF_SIZE(g.max_payload));
 
 	(void)arg;
 	while (!LOAD(g.stop_aux) && msg) {
-		int mode = acc[rnd(&rs) % 3];
-		int flags = mode | O_CLOEXEC | (rnd(&rs) & 1 ? O_NONBLOCK : 0);
-		int fd = open(EV_DEV, flags), what = rnd(&rs) % 8;
+		int mode = acc[ev_rnd(&rs) % 3];
+		int flags = mode | O_CLOEXEC |
+			    (ev_rnd(&rs) & 1 ? O_NONBLOCK : 0);
+		int fd = open(EV_DEV, flags), what = ev_rnd(&rs) % 8;
 		struct pollfd pfd = { fd, POLLIN | POLLRDNORM | POLLPRI |
 				      POLLOUT | POLLWRNORM, 0 };
 
@@ -1203,10 +937,10 @@ static void *opener_main(void *arg)
 			fail("opener: poll revents 0x%x", pfd.revents);
 		}
 		if (mode != O_WRONLY && what < 4 && (pfd.revents & POLLIN)) {
-			size_t count = what == 3 ? 1 + rnd(&rs) % 8 :
+			size_t count = what == 3 ? 1 + ev_rnd(&rs) % 8 :
 				       sizeof(buf);
 			ssize_t n = read(fd, buf, count);
-			struct evline l;
+			struct ev_rec l;
 			char *nl;
 
 			if (n < 0 && errno != EINTR) {
@@ -1214,15 +948,16 @@ static void *opener_main(void *arg)
 				     strerror(errno));
 			} else if (n > 0) {
 				nl = memchr(buf, '\n', n);
-				if (nl && parse_line(buf, nl + 1 - buf, &l, msg,
-						     g.max_payload, &why))
+				if (nl && ev_parse_buf(buf, nl + 1 - buf, &l,
+						       msg, g.max_payload, why,
+						       sizeof(why)))
 					fail("opener: first line after open: "
 					     "%s: %s", why,
-					     show(buf, nl + 1 - buf, tmp,
+					     ev_show(buf, nl + 1 - buf, tmp,
 						  sizeof(tmp)));
 			}
 		} else if (what == 4) {
-			off_t r = lseek(fd, 0, rnd(&rs) & 1 ? SEEK_SET :
+			off_t r = lseek(fd, 0, ev_rnd(&rs) & 1 ? SEEK_SET :
 					SEEK_END);
 
 			if (r)
@@ -1255,7 +990,7 @@ static void *unloader_main(void *arg)
 			     "EAGAIN", strerror(errno));
 			break;
 		}
-		sleep_us(1000 + rnd(&rs) % 9000);
+		sleep_us(1000 + ev_rnd(&rs) % 9000);
 	}
 	return NULL;
 }
@@ -1296,7 +1031,7 @@ static void *kwriter_main(void *arg)
 			}
 			sleep_us(1000);
 		}
-		sleep_us(rnd(&rs) % 20000);
+		sleep_us(ev_rnd(&rs) % 20000);
 	}
 out:
 	close(fd);
@@ -1314,15 +1049,15 @@ static void *signaller_main(void *arg)
 
 	(void)arg;
 	while (!LOAD(g.stop_signals)) {
-		struct reader *rd = &readers[rnd(&rs) % NR_READERS];
+		struct reader *rd = &readers[ev_rnd(&rs) % NR_READERS];
 		int tries;
 
 		/* Prefer a reader that waits in the kernel. */
 		for (tries = 0; tries < 8 && !LOAD(rd->in_call); tries++)
-			rd = &readers[rnd(&rs) % NR_READERS];
+			rd = &readers[ev_rnd(&rs) % NR_READERS];
 		if (!rd->done && !pthread_kill(rd->thread, SIGUSR1))
 			INC(g.signals);
-		sleep_us(100 + rnd(&rs) % 2000);
+		sleep_us(100 + ev_rnd(&rs) % 2000);
 	}
 	return NULL;
 }
@@ -1341,35 +1076,18 @@ static void on_alarm(int sig)
 
 /* ---- main ---- */
 
-static int read_param(const char *name, uint64_t *v)
-{
-	char path[128], buf[64];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), EV_PARAMS "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ret = fgets(buf, sizeof(buf), f) ? 0 : -1;
-	fclose(f);
-	if (!ret)
-		*v = strtoull(buf, NULL, 0);
-	return ret;
-}
-
 /*
  * Write a control event through fd (at SEEK_END) and return its seq, read
  * back through the same fd; 0 on failure.
  */
 static uint64_t control_event(int fd, const char *text)
 {
-	char buf[65536], *msg = malloc(g.max_payload);
-	int64_t deadline = now_ms() + 30000;
+	char buf[65536], *msg = malloc(EV_MSGBUF_SIZE(g.max_payload));
+	int64_t deadline = ev_now_ms() + 30000;
 	size_t len = strlen(text), have = 0;
 	uint64_t seq = 0;
-	struct evline l;
-	const char *why;
+	char why[EV_ERR_MAX];
+	struct ev_rec l;
 
 	if (!msg)
 		return 0;
@@ -1377,7 +1095,7 @@ static uint64_t control_event(int fd, const char *text)
 		fail("control event: %s", strerror(errno));
 		goto out;
 	}
-	while (!seq && now_ms() < deadline) {
+	while (!seq && ev_now_ms() < deadline) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		ssize_t n;
 		char *p, *nl;
@@ -1390,12 +1108,12 @@ static uint64_t control_event(int fd, const char *text)
 		have += n;
 		for (p = buf; (nl = memchr(p, '\n', buf + have - p));
 		     p = nl + 1) {
-			if (parse_line(p, nl + 1 - p, &l, msg, g.max_payload,
-				       &why)) {
+			if (ev_parse_buf(p, nl + 1 - p, &l, msg, g.max_payload,
+					 why, sizeof(why))) {
 				fail("control event: bad line: %s", why);
 				goto out;
 			}
-			if (l.origin == 'u' && l.pid == (uint64_t)g.pid &&
+			if (l.origin == 'u' && l.pid == g.pid &&
 			    l.msg_len == len && !memcmp(l.msg, text, len)) {
 				seq = l.seq;
 				break;
@@ -1518,7 +1236,7 @@ static int open_reader(struct reader *rd, enum rkind kind)
 	rd->buf = malloc(rd->bufsz);
 	rd->line_cap = g.max_line;
 	rd->line = malloc(rd->line_cap);
-	rd->msg = malloc(g.max_payload);
+	rd->msg = malloc(EV_MSGBUF_SIZE(g.max_payload));
 	rd->ping = -1;
 	rd_reset(rd);
 	if (rd->fd < 0 || !rd->buf || !rd->line || !rd->msg)
@@ -1529,10 +1247,10 @@ static int open_reader(struct reader *rd, enum rkind kind)
 /* Wait for fn(arg) to hold; false after timeout_s. */
 static bool wait_for(bool (*fn)(void *), void *arg, int timeout_s)
 {
-	int64_t deadline = now_ms() + timeout_s * 1000LL;
+	int64_t deadline = ev_now_ms() + timeout_s * 1000LL;
 
 	while (!fn(arg)) {
-		if (now_ms() > deadline)
+		if (ev_now_ms() > deadline)
 			return false;
 		sleep_us(1000);
 	}
@@ -1581,10 +1299,10 @@ int main(int argc, char **argv)
 		       "ok 1 events_stress # SKIP\n", EV_DEV);
 		return KSFT_SKIP;
 	}
-	if (read_param("max_payload", &g.max_payload) ||
-	    read_param("ring_size", &g.ring_size)) {
-		printf("events_stress: cannot read %s\n"
-		       "not ok 1 events_stress\n", EV_PARAMS);
+	if (ev_param("max_payload", &g.max_payload) ||
+	    ev_param("ring_size", &g.ring_size)) {
+		printf("events_stress: cannot read %s/\n"
+		       "not ok 1 events_stress\n", EV_PARAM_DIR);
 		return 1;
 	}
 	if (g.max_payload < 32 || g.max_payload > POOL_SIZE / 2) {
@@ -1602,7 +1320,7 @@ int main(int argc, char **argv)
 	/* Mostly printable filler, with control, 8-bit, '\\' and '\n'. */
 	rs = g.seed;
 	for (i = 0; i < POOL_SIZE; i++) {
-		uint64_t r = rnd(&rs);
+		uint64_t r = ev_rnd(&rs);
 
 		g.pool[i] = r % 100 < 85 ? 0x20 + (r >> 8) % 95 : r >> 16;
 	}
@@ -1682,20 +1400,20 @@ int main(int argc, char **argv)
 		pthread_create(&unloader, NULL, unloader_main, NULL);
 	if (g.kmod_path)
 		pthread_create(&kwriter, NULL, kwriter_main, NULL);
-	t0 = now_ms();
+	t0 = ev_now_ms();
 	for (i = 0; i < g.nr_writers; i++)
 		pthread_create(&writers[i].thread, NULL, writer_main,
 			       &writers[i]);
 
 	last_report = t0;
-	while (!LOAD(g.stop) && now_ms() - t0 < g.duration * 1000LL) {
+	while (!LOAD(g.stop) && ev_now_ms() - t0 < g.duration * 1000LL) {
 		sleep_us(50000);
-		if (g.verbose && now_ms() - last_report >= 1000) {
+		if (g.verbose && ev_now_ms() - last_report >= 1000) {
 			uint64_t w = 0;
 
 			for (i = 0; i < g.nr_writers; i++)
 				w += LOAD(g.written[i]);
-			last_report = now_ms();
+			last_report = ev_now_ms();
 			printf("events_stress: %.1f s: %" PRIu64 " written, %"
 			       PRIu64 " api loads, lines read %" PRIu64 "/%"
 			       PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
@@ -1710,7 +1428,7 @@ int main(int argc, char **argv)
 	STORE(g.stop, 1);
 	for (i = 0; i < g.nr_writers; i++)
 		pthread_join(writers[i].thread, NULL);
-	t1 = now_ms();
+	t1 = ev_now_ms();
 	STORE(g.stop_kwriter, 1);
 	if (g.kmod_path)
 		pthread_join(kwriter, NULL);
@@ -1722,7 +1440,8 @@ int main(int argc, char **argv)
 	 * Ticks: a slow trickle of events while the signals go on, so that
 	 * readers are interrupted while they sleep, and must lose nothing.
 	 */
-	for (t2 = now_ms(); !failed() && now_ms() - t2 < TICK_MS; ticks++) {
+	for (t2 = ev_now_ms(); !failed() && ev_now_ms() - t2 < TICK_MS;
+	     ticks++) {
 		int n = snprintf(text, sizeof(text), "events_stress tick %"
 				 PRIu64, ticks);
 

@@ -33,28 +33,49 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* Decimal u64: digits only, no sign, no leading zero, no overflow. */
+size_t ev_scan_u64(const char *p, const char *end, uint64_t *v)
+{
+	const char *s = p;
+	uint64_t x = 0;
+
+	if (p >= end || *p < '0' || *p > '9')
+		return 0;
+	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+		return 0;
+	while (p < end && *p >= '0' && *p <= '9') {
+		unsigned int d = *p - '0';
+
+		if (x > (UINT64_MAX - d) / 10)
+			return 0;
+		x = x * 10 + d;
+		p++;
+	}
+	*v = x;
+	return p - s;
+}
+
+bool ev_eat(const char **p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, lit, n))
+		return false;
+	*p += n;
+	return true;
+}
+
+bool ev_eat_u64(const char **p, const char *end, uint64_t *v)
+{
+	size_t n = ev_scan_u64(*p, end, v);
+
+	*p += n;
+	return n;
+}
+
+/* The whole of s[0..n) is one decimal u64 as ev_scan_u64() takes it. */
 static int parse_u64(const char *s, size_t n, uint64_t *out)
 {
-	uint64_t v = 0;
-	size_t i;
-
-	if (n == 0 || n > 20)
-		return -1;
-	if (n > 1 && s[0] == '0')
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned int d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		d = s[i] - '0';
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	return n && ev_scan_u64(s, s + n, out) == n ? 0 : -1;
 }
 
 static int hexval(char c)
@@ -74,18 +95,21 @@ static bool must_escape(unsigned char b, bool comm)
 }
 
 /*
- * Decode an escaped field into out (room for n bytes at least).
+ * Decode an escaped field into out (room for cap bytes).
  * Every escape must be lower-case \xNN of a byte that needs escaping,
  * every other byte must be one that does not.
  */
-static int unescape(const char *s, size_t n, char *out, size_t *outlen,
-		    bool comm, char *err, size_t errlen)
+static int unescape(const char *s, size_t n, char *out, size_t cap,
+		    size_t *outlen, bool comm, char *err, size_t errlen)
 {
 	size_t i, o = 0;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];
 
+		if (o >= cap)
+			return fail(err, errlen,
+				    "decoded field longer than %zu bytes", cap);
 		if (c == '\\') {
 			int hi, lo;
 
@@ -166,8 +190,8 @@ static int parse_loss(struct ev_rec *r, char *err, size_t errlen)
 	return 0;
 }
 
-int ev_parse(const char *line, size_t len, struct ev_rec *r,
-	     char *err, size_t errlen)
+int ev_parse_buf(const char *line, size_t len, struct ev_rec *r,
+		 char *msgbuf, size_t msgcap, char *err, size_t errlen)
 {
 	const char *f[6], *semi, *p, *end;
 	size_t flen[6], i, nf = 0;
@@ -194,6 +218,14 @@ int ev_parse(const char *line, size_t len, struct ev_rec *r,
 			f[nf] = p;
 			flen[nf] = c - p;
 		} else {
+			const char *q;
+
+			for (q = p; q < c; q++)
+				if ((unsigned char)*q < 0x20 ||
+				    (unsigned char)*q >= 0x7f)
+					return fail(err, errlen,
+						    "raw byte 0x%02x in unknown field %zu",
+						    (unsigned char)*q, nf);
 			r->extra_fields++;
 		}
 		nf++;
@@ -242,7 +274,8 @@ int ev_parse(const char *line, size_t len, struct ev_rec *r,
 
 		if (flen[5] == 0 || flen[5] >= sizeof(tmp))
 			return fail(err, errlen, "bad comm length %zu", flen[5]);
-		if (unescape(f[5], flen[5], tmp, &r->comm_len, true, err, errlen))
+		if (unescape(f[5], flen[5], tmp, sizeof(tmp), &r->comm_len,
+			     true, err, errlen))
 			return -1;
 		if (r->comm_len >= EV_COMM_MAX)
 			return fail(err, errlen, "comm longer than 15 bytes");
@@ -252,23 +285,37 @@ int ev_parse(const char *line, size_t len, struct ev_rec *r,
 
 	r->msg_raw = semi + 1;
 	r->msg_raw_len = end - (semi + 1);
-	r->msg = malloc(r->msg_raw_len + 1);
-	if (!r->msg)
-		return fail(err, errlen, "out of memory");
-	if (unescape(r->msg_raw, r->msg_raw_len, r->msg, &r->msg_len, false,
-		     err, errlen)) {
-		ev_rec_free(r);
+	/* Neither write(2) nor events_log() logs an empty payload. */
+	if (!r->msg_raw_len)
+		return fail(err, errlen, "empty message");
+	if (unescape(r->msg_raw, r->msg_raw_len, msgbuf,
+		     r->origin == 'l' ? EV_LOSS_MSG_MAX : msgcap, &r->msg_len,
+		     false, err, errlen))
 		return -1;
-	}
-	r->msg[r->msg_len] = '\0';
+	msgbuf[r->msg_len] = '\0';
+	r->msg = msgbuf;
 
-	if (r->origin == 'l' && parse_loss(r, err, errlen)) {
-		ev_rec_free(r);
+	if (r->origin == 'l' && parse_loss(r, err, errlen))
 		return -1;
-	}
-	if (r->origin != 'l' && (r->pid < 0 || r->uid < 0)) {
-		ev_rec_free(r);
+	if (r->origin != 'l' && (r->pid < 0 || r->uid < 0))
 		return fail(err, errlen, "'-' pid/uid outside a loss line");
+	return 0;
+}
+
+int ev_parse(const char *line, size_t len, struct ev_rec *r,
+	     char *err, size_t errlen)
+{
+	/* The decoded message is never longer than the line. */
+	char *msg = malloc(len + 1);
+
+	if (!msg) {
+		memset(r, 0, sizeof(*r));
+		return fail(err, errlen, "out of memory");
+	}
+	if (ev_parse_buf(line, len, r, msg, len, err, errlen)) {
+		free(msg);
+		r->msg = NULL;
+		return -1;
 	}
 	return 0;
 }
@@ -463,6 +510,40 @@ int ev_param(const char *name, uint64_t *val)
 	if (errno || end == buf || *end)
 		return -1;
 	return 0;
+}
+
+uint64_t ev_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+uint64_t ev_rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	*s += 0x9e3779b97f4a7c15ULL;
+	return ev_mix64(x);
+}
+
+const char *ev_show(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 5 < cap; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			out[o++] = c;
+		else
+			o += snprintf(out + o, cap - o, "<%02x>", c);
+	}
+	if (i < n && o + 4 < cap)
+		o += snprintf(out + o, cap - o, "...");
+	out[o] = 0;
+	return out;
 }
 
 int64_t ev_now_ms(void)

@@ -5,7 +5,7 @@
  * A strict parser for the text record format, written from the format
  * description alone (it shares no code with the module), a line reader
  * with timeouts, a stream checker for sequence numbers and loss lines,
- * and small helpers for module parameters.
+ * and small helpers: text scanners, module parameters, random numbers.
  */
 #ifndef EVENTS_UTIL_H
 #define EVENTS_UTIL_H
@@ -48,6 +48,30 @@ struct ev_rec {
 int ev_parse(const char *line, size_t len, struct ev_rec *r,
 	     char *err, size_t errlen);
 void ev_rec_free(struct ev_rec *r);
+/* Longest loss message: "lost <n> events (seq <first>-<last>)". */
+#define EV_LOSS_MSG_MAX		(5 + 20 + 13 + 20 + 1 + 20 + 1)
+/* The size of a msgbuf for ev_parse_buf() with this msgcap. */
+#define EV_MSGBUF_SIZE(msgcap)	\
+	(((msgcap) > EV_LOSS_MSG_MAX ? (msgcap) : EV_LOSS_MSG_MAX) + 1)
+
+/*
+ * ev_parse() decoding the message into msgbuf (EV_MSGBUF_SIZE(msgcap)
+ * bytes); a record whose message is longer than msgcap bytes is an
+ * error. Nothing to free: r->msg is msgbuf.
+ */
+int ev_parse_buf(const char *line, size_t len, struct ev_rec *r,
+		 char *msgbuf, size_t msgcap, char *err, size_t errlen);
+
+/*
+ * Scanning text that ends at end. Numbers are decimal u64: digits only,
+ * no sign, no leading zero, no overflow. ev_scan_u64() returns how many
+ * digits the number at p has, 0 if there is none; ev_eat() and
+ * ev_eat_u64() move *p past the literal or the number and return true,
+ * or return false and leave *p alone.
+ */
+size_t ev_scan_u64(const char *p, const char *end, uint64_t *v);
+bool ev_eat(const char **p, const char *end, const char *lit);
+bool ev_eat_u64(const char **p, const char *end, uint64_t *v);
 
 /* True if the record is a user/kernel record whose raw message is msg. */
 bool ev_msg_is(const struct ev_rec *r, const char *msg);
@@ -106,6 +130,17 @@ int evs_feed(struct ev_stream *s, const struct ev_rec *r);
 int ev_param(const char *name, uint64_t *val);
 /* The raw text of a parameter, newline stripped. */
 int ev_param_str(const char *name, char *buf, size_t len);
+
+/* SplitMix64: advance the state *s and return its next number. */
+uint64_t ev_rnd(uint64_t *s);
+/* A well-mixed hash of x: the number ev_rnd() returns from state x. */
+uint64_t ev_mix64(uint64_t x);
+
+/*
+ * A printable copy of n bytes for messages, in out (cap bytes): other
+ * bytes as <NN>, "..." where it is cut short. Returns out.
+ */
+const char *ev_show(const char *s, size_t n, char *out, size_t cap);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t ev_now_ms(void);
