@@ -2649,8 +2649,8 @@ struct ns_result {
  * In the child: open a text and a binary reader, seek both to seq and read
  * the three messages; store the uids and pids seen.
  */
-static void ns_read(struct ns_result *res, uint64_t seq, char msgs[3][160],
-		    size_t rcap)
+static int ns_read(struct ns_result *res, uint64_t seq, char msgs[3][160],
+		   size_t rcap)
 {
 	struct ev_reader tr;
 	struct brd b;
@@ -2661,17 +2661,17 @@ static void ns_read(struct ns_result *res, uint64_t seq, char msgs[3][160],
 	if (evr_init(&tr, open(EV_DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC),
 		     65536 + 4 * 4096) || tr.fd < 0) {
 		snprintf(res->why, sizeof(res->why), "open: %s", strerror(errno));
-		_exit(1);
+		return 1;
 	}
 	if (brd_init(&b, open(EV_DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rcap)) {
 		snprintf(res->why, sizeof(res->why), "open binary: %s",
 			 strerror(errno));
-		_exit(1);
+		return 1;
 	}
 	if (seek_to(tr.fd, EVENTS_SEEK_SEQ, seq, NULL) ||
 	    seek_to(b.fd, EVENTS_SEEK_SEQ, seq, NULL)) {
 		snprintf(res->why, sizeof(res->why), "seek failed");
-		_exit(1);
+		return 1;
 	}
 	for (i = 0; i < 3; i++) {
 		const char *l;
@@ -2682,7 +2682,7 @@ static void ns_read(struct ns_result *res, uint64_t seq, char msgs[3][160],
 		if (evr_next(&tr, WAIT_MS, &l, &n) != 1 ||
 		    ev_parse(l, n, &rec, e, sizeof(e)) || !ev_msg_is(&rec, msgs[i])) {
 			snprintf(res->why, sizeof(res->why), "text record %d", i);
-			_exit(2);
+			return 2;
 		}
 		res->text_uid[i] = rec.uid;
 		res->text_pid[i] = rec.pid;
@@ -2690,13 +2690,13 @@ static void ns_read(struct ns_result *res, uint64_t seq, char msgs[3][160],
 		if (brd_next(&b, WAIT_MS, &r) != 1 || !brec_is(&r, msgs[i])) {
 			snprintf(res->why, sizeof(res->why), "binary record %d: %s",
 				 i, b.err);
-			_exit(3);
+			return 3;
 		}
 		res->bin_uid[i] = r.uid;
 		res->bin_pid[i] = r.pid;
 	}
 	res->err = 0;
-	_exit(0);
+	return 0;
 }
 
 static int write_file(const char *path, const char *s)
@@ -2756,7 +2756,7 @@ TEST_F(ioctl, userns_uid_translation)
 		c = 1;
 		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1 || c != 1)
 			_exit(5);
-		ns_read(res, seq, msgs, self->rcap);
+		_exit(ns_read(res, seq, msgs, self->rcap));
 	}
 	close(go[0]);
 	close(ready[1]);
@@ -2887,18 +2887,33 @@ TEST_F(ioctl, pidns_pid_translation)
 			_exit(KSFT_SKIP);
 		p = fork();
 		if (p == 0) {		/* pid 1 */
+			int hold[2], done[2], st;
 			pid_t q;
-			int st;
+			char c;
 
 			if (ev_write_str(self->fd, msgs[1]) != (long)strlen(msgs[1]))
 				_exit(10);
+			if (pipe(hold) || pipe(done))
+				_exit(13);
 			q = fork();
-			if (q == 0)	/* pid 2 */
-				_exit(ev_write_str(self->fd, msgs[2]) ==
-				      (long)strlen(msgs[2]) ? 0 : 11);
-			if (q != 2 || waitpid(q, &st, 0) != q || st)
+			if (q == 0) {	/* pid 2: alive until the records are read */
+				close(hold[1]);
+				close(done[0]);
+				c = ev_write_str(self->fd, msgs[2]) ==
+				    (long)strlen(msgs[2]) ? 0 : 11;
+				if (write(done[1], &c, 1) != 1)
+					_exit(14);
+				_exit(read(hold[0], &c, 1) == 0 ? 0 : 15);
+			}
+			close(hold[0]);
+			close(done[1]);
+			if (q != 2 || read(done[0], &c, 1) != 1 || c)
 				_exit(12);
-			ns_read(res, seq, msgs, self->rcap);
+			st = ns_read(res, seq, msgs, self->rcap);
+			close(hold[1]);
+			if (waitpid(q, &status, 0) != q || status)
+				_exit(16);
+			_exit(st);
 		}
 		if (write(pfd[1], &p, sizeof(p)) != sizeof(p))
 			_exit(1);
