@@ -2379,6 +2379,7 @@ struct race {
 	uint64_t records[2], losses[2], lost[2];
 	atomic_int readers_done;
 	uint64_t end_seq;
+	atomic_llong end_ms;
 	atomic_int end_known;
 };
 
@@ -2436,6 +2437,17 @@ static int race_check_payload(const struct race *rc, const uint8_t *p,
 	return 0;
 }
 
+/* The end marker must arrive within 30 s of being written. */
+static bool race_overdue(struct race *rc, char *err)
+{
+	if (!atomic_load(&rc->end_known) ||
+	    ev_now_ms() < atomic_load(&rc->end_ms) + 30000)
+		return false;
+	snprintf(err, EV_ERR_MAX, "the end marker (seq %" PRIu64
+		 ") did not arrive", rc->end_seq);
+	return true;
+}
+
 struct race_reader {
 	struct race *rc;
 	int idx;
@@ -2464,6 +2476,8 @@ static void *race_reader_bin(void *arg)
 		}
 		if (!ret) {
 			if (atomic_load(&rc->end_known) && expect > rc->end_seq)
+				break;
+			if (race_overdue(rc, err))
 				break;
 			continue;
 		}
@@ -2521,6 +2535,8 @@ static void *race_reader_text(void *arg)
 		}
 		if (!ret) {
 			if (atomic_load(&rc->end_known) && s.expect > rc->end_seq)
+				break;
+			if (race_overdue(rc, err))
 				break;
 			continue;
 		}
@@ -2609,6 +2625,7 @@ TEST_F_TIMEOUT(ioctl, clear_resize_race, 300)
 	WRITE(self->fd, endm);
 	ASSERT_EQ(0, dev_stats(self->fd, &b));
 	rc->end_seq = b.next_seq - 1;
+	atomic_store(&rc->end_ms, ev_now_ms());
 	atomic_store(&rc->end_known, 1);
 	for (i = 0; i < 2; i++)
 		pthread_join(rt[i], NULL);
