@@ -7,6 +7,8 @@
 #define _EVENTS_DEV_H
 
 #include <linux/irq_work.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 
@@ -18,6 +20,12 @@
  * @wq:		readers waiting in read() or registered through poll()/epoll
  * @wake_work:	wakes @wq for writers that may not take its lock (irq
  *		context, and any context on PREEMPT_RT)
+ * @filtered:	the per-reader wake state of files that have set a filter,
+ *		changed under the ring lock, walked under it or under RCU
+ * @filtered_wake: set under the ring lock when a record woke one of
+ *		@filtered; whoever wakes readers clears it
+ * @readers:	open files
+ * @control_lock: serializes resizes
  * @max_payload: largest payload in bytes, fixed at load
  * @fmt_lock:	protects @fmt_buf
  * @fmt_buf:	@max_payload + 1 bytes for events_logf() to format into
@@ -26,6 +34,10 @@ struct events_dev {
 	struct events_ring ring;
 	struct wait_queue_head wq;
 	struct irq_work wake_work;
+	struct list_head filtered;
+	bool filtered_wake;
+	atomic_t readers;
+	struct mutex control_lock;	/* serializes resizes */
 	u32 max_payload;
 	raw_spinlock_t fmt_lock;
 	char *fmt_buf;

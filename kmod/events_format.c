@@ -167,23 +167,22 @@ size_t events_format_rec(char *buf, size_t avail, const struct events_rec *rec,
  * events_format_loss() - render the notice of lost records
  * @buf: where to write
  * @avail: bytes available at @buf
- * @first: sequence number of the first lost record
- * @last: sequence number of the last lost record
- * @ts_real: CLOCK_REALTIME in ns when the loss was noticed
+ * @loss: what was lost and when it was noticed
  *
  * Context: Any context.
  * Return: the length of the whole line, as for events_format_rec().
  */
-size_t events_format_loss(char *buf, size_t avail, u64 first, u64 last,
-			  u64 ts_real)
+size_t events_format_loss(char *buf, size_t avail,
+			  const struct events_loss_info *loss)
 {
 	struct events_out o = { .buf = buf, .avail = avail };
+	u64 first = loss->first, last = loss->last;
 
 	events_out_u64(&o, first, 1);
 	events_out_char(&o, ',');
-	events_out_time(&o, ts_real);
+	events_out_time(&o, loss->ts_real);
 	events_out_str(&o, ",l,-,-,-;lost ");
-	events_out_u64(&o, last - first + 1, 1);
+	events_out_u64(&o, loss->count, 1);
 	events_out_str(&o, " events (seq ");
 	events_out_u64(&o, first, 1);
 	events_out_char(&o, '-');
@@ -191,4 +190,82 @@ size_t events_format_loss(char *buf, size_t avail, u64 first, u64 last,
 	events_out_char(&o, ')');
 	events_out_char(&o, '\n');
 	return o.len;
+}
+
+/**
+ * events_format_rec_bin() - render one record as a struct events_record
+ * @buf: where to write
+ * @avail: bytes available at @buf
+ * @rec: the record
+ * @seq: its sequence number
+ * @view: namespaces to show pid and uid in
+ *
+ * Writes nothing unless the whole record fits. Every byte written is
+ * defined: the header is built zeroed, and the padding is zeroed.
+ *
+ * Context: Any context.
+ * Return: the size of the record, written or not.
+ */
+size_t events_format_rec_bin(char *buf, size_t avail,
+			     const struct events_rec *rec, u64 seq,
+			     const struct events_view *view)
+{
+	size_t size = EVENTS_BIN_SIZE(rec->len);
+	struct events_record hdr = {
+		.size = size,
+		.hdr_size = sizeof(hdr),
+		.flags = rec->flags & EVENTS_REC_KERNEL ? EVENTS_RECORD_KERNEL : 0,
+		.seq = seq,
+		.ts_real = rec->ts_real,
+		.ts_boot = rec->ts_boot,
+		.pid = events_view_pid(rec->pid, view),
+		.uid = from_kuid_munged(view->user_ns, KUIDT_INIT(rec->uid)),
+		.payload_len = rec->len,
+	};
+
+	if (size > avail)
+		return size;
+	memcpy(hdr.comm, events_rec_comm(rec), rec->comm_len);
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), events_rec_payload(rec), rec->len);
+	memset(buf + sizeof(hdr) + rec->len, 0, size - sizeof(hdr) - rec->len);
+	return size;
+}
+
+/**
+ * events_format_loss_bin() - render a loss record as a struct events_record
+ * @buf: where to write
+ * @avail: bytes available at @buf
+ * @loss: what was lost and when it was noticed
+ *
+ * Context: Any context.
+ * Return: the size of the record, as for events_format_rec_bin().
+ */
+size_t events_format_loss_bin(char *buf, size_t avail,
+			      const struct events_loss_info *loss)
+{
+	struct {
+		struct events_record hdr;
+		struct events_loss body;
+	} r = {
+		.hdr = {
+			.size = sizeof(r),
+			.hdr_size = sizeof(r.hdr),
+			.flags = EVENTS_RECORD_LOSS,
+			.seq = loss->first,
+			.ts_real = loss->ts_real,
+			.ts_boot = loss->ts_boot,
+			.payload_len = sizeof(r.body),
+		},
+		.body = {
+			.count = loss->count,
+			.first_seq = loss->first,
+			.last_seq = loss->last,
+		},
+	};
+
+	BUILD_BUG_ON(sizeof(r) != EVENTS_BIN_SIZE(sizeof(r.body)));
+	if (sizeof(r) <= avail)
+		memcpy(buf, &r, sizeof(r));
+	return sizeof(r);
 }

@@ -11,6 +11,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
@@ -20,6 +21,7 @@
 #include <linux/mutex.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
+#include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -29,7 +31,10 @@
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
+#include <uapi/linux/events.h>
+
 #include "events_dev.h"
+#include "events_filter.h"
 #include "events_format.h"
 
 #define EVENTS_RING_MIN		SZ_4K
@@ -84,39 +89,86 @@ MODULE_PARM_DESC(mode, "Permission bits of /dev/events, in octal (default 0600)"
 struct events_dev events_dev;
 
 /**
- * struct events_cursor - a reader's place in the ring
+ * struct events_cursor - a reader's place in the ring, and what it read
  * @seq: sequence number of the next record to read
  * @pos: ring position of that record, valid while it is retained
+ * @matched: with a filter, records at or after its @from that matched it
+ *	     and that this reader has passed
+ * @read: records delivered
+ * @lost: records reported lost
+ * @filtered: records skipped by the filter
+ *
+ * A read works on a copy and commits it only when the copy to user space
+ * succeeded, so a read that faults consumes nothing.
  */
 struct events_cursor {
 	u64 seq;
 	u64 pos;
+	u64 matched;
+	u64 read;
+	u64 lost;
+	u64 filtered;
+};
+
+/**
+ * struct events_watch - wake-up and loss state of a file with a filter
+ * @node: on events_dev.filtered
+ * @rcu: frees this after the last RCU walker of events_dev.filtered
+ * @wq: where this file's readers and pollers wait
+ * @filter: the filter, NULL for none (after it was removed)
+ * @from: sequence number from which @matched_dropped counts
+ * @matched_dropped: records at or after @from that matched @filter and
+ *		     were dropped
+ * @ready_seq: the file has something to read while its cursor is below
+ * @wake: a record made this file ready; cleared by whoever wakes @wq
+ *
+ * Everything but @wq and @wake is protected by the ring lock; @ready_seq
+ * is also read without it, as a hint, like the ring's next_seq. Once a
+ * file has set a filter it keeps its watch until it is closed, so that no
+ * waiter is left on a queue nobody wakes any more.
+ */
+struct events_watch {
+	struct list_head node;
+	struct rcu_head rcu;
+	struct wait_queue_head wq;
+	struct events_filter *filter;
+	u64 from;
+	u64 matched_dropped;
+	atomic64_t ready_seq;
+	atomic_t wake;
 };
 
 /**
  * struct events_reader - the per-open-file subscriber
- * @lock: serializes read() and llseek() on this file
+ * @lock: serializes read(), llseek() and the ioctls of this file
  * @seq: sequence number of the next record; written under @lock, read
  *	 without it by poll() and wait conditions
- * @pos: ring position of @seq, protected by @lock
+ * @cur: the rest of the cursor, protected by @lock
  * @partial: the unread rest of a line a short read began, or NULL;
  *	     written under @lock
  * @partial_len: bytes in @partial, protected by @lock
  * @partial_off: bytes of @partial already read, protected by @lock
+ * @format: EVENTS_FORMAT_*, protected by @lock
+ * @watch: set once, by the first EVENTS_IOC_SET_FILTER, under @lock and
+ *	   the ring lock
  * @view: namespaces of the opener, fixed at open
  */
 struct events_reader {
-	struct mutex lock;	/* serializes read() and llseek() */
+	struct mutex lock;	/* serializes read(), llseek() and ioctls */
 	atomic64_t seq;
-	u64 pos;
+	struct events_cursor cur;
 	char *partial;
 	size_t partial_len;
 	size_t partial_off;
+	u32 format;
+	struct events_watch *watch;
 	struct events_view view;
 };
 
 static void events_wake(struct events_dev *dev)
 {
+	struct events_watch *w;
+
 	/*
 	 * wq_has_sleeper() has the full barrier that pairs with the one in
 	 * prepare_to_wait() (through set_current_state()): either a waiter
@@ -124,11 +176,68 @@ static void events_wake(struct events_dev *dev)
 	 */
 	if (wq_has_sleeper(&dev->wq))
 		wake_up_interruptible_poll(&dev->wq, EPOLLIN | EPOLLRDNORM);
+
+	if (!READ_ONCE(dev->filtered_wake))
+		return;
+	WRITE_ONCE(dev->filtered_wake, false);
+	rcu_read_lock();
+	list_for_each_entry_rcu(w, &dev->filtered, node) {
+		if (atomic_xchg(&w->wake, 0) && wq_has_sleeper(&w->wq))
+			wake_up_interruptible_poll(&w->wq,
+						   EPOLLIN | EPOLLRDNORM);
+	}
+	rcu_read_unlock();
 }
 
 static void events_wake_work(struct irq_work *work)
 {
 	events_wake(container_of(work, struct events_dev, wake_work));
+}
+
+/* Under the ring lock, for every record appended while filters exist. */
+static void events_hook_append(struct events_ring *ring,
+			       const struct events_rec *rec, u64 seq)
+{
+	struct events_dev *dev = ring->hooks_data;
+	struct events_watch *w;
+
+	list_for_each_entry(w, &dev->filtered, node) {
+		if (!events_filter_match(w->filter, rec))
+			continue;
+		atomic64_set(&w->ready_seq, seq + 1);
+		atomic_set(&w->wake, 1);
+		WRITE_ONCE(dev->filtered_wake, true);
+	}
+}
+
+/* Under the ring lock, for every record dropped while filters exist. */
+static void events_hook_drop(struct events_ring *ring,
+			     const struct events_rec *rec, u64 seq)
+{
+	struct events_dev *dev = ring->hooks_data;
+	struct events_watch *w;
+
+	list_for_each_entry(w, &dev->filtered, node) {
+		if (seq < w->from || !events_filter_match(w->filter, rec))
+			continue;
+		w->matched_dropped++;
+		if (atomic64_read(&w->ready_seq) <= seq)
+			atomic64_set(&w->ready_seq, seq + 1);
+	}
+}
+
+static const struct events_ring_hooks events_hooks = {
+	.append	= events_hook_append,
+	.drop	= events_hook_drop,
+};
+
+static void events_now(u64 *real, u64 *boot)
+{
+	/* One clock read for both time stamps. */
+	ktime_t now = ktime_get();
+
+	*real = ktime_to_ns(ktime_mono_to_real(now));
+	*boot = ktime_to_ns(ktime_mono_to_any(now, TK_OFFS_BOOT));
 }
 
 /**
@@ -152,7 +261,6 @@ u64 events_dev_append(struct events_dev *dev, const char *msg, size_t len,
 		.flags = kernel ? EVENTS_REC_KERNEL : 0,
 	};
 	char comm[EVENTS_COMM_LEN];
-	ktime_t now;
 
 	if (in_task()) {
 		/*
@@ -165,10 +273,7 @@ u64 events_dev_append(struct events_dev *dev, const char *msg, size_t len,
 		hdr.pid = task_tgid_nr(current);
 		hdr.uid = __kuid_val(current_uid());
 	}
-	/* One clock read for both time stamps. */
-	now = ktime_get();
-	hdr.ts_real = ktime_to_ns(ktime_mono_to_real(now));
-	hdr.ts_boot = ktime_to_ns(ktime_mono_to_any(now, TK_OFFS_BOOT));
+	events_now(&hdr.ts_real, &hdr.ts_boot);
 	return events_ring_append(&dev->ring, &hdr, comm, msg);
 }
 
@@ -184,49 +289,84 @@ u64 events_dev_append(struct events_dev *dev, const char *msg, size_t len,
  */
 void events_dev_kick(struct events_dev *dev)
 {
-	if (wq_has_sleeper(&dev->wq))
+	if (wq_has_sleeper(&dev->wq) || READ_ONCE(dev->filtered_wake))
 		irq_work_queue(&dev->wake_work);
 }
 
 /* Lockless: a hint only; read() rechecks under the ring lock. */
 static bool events_reader_ready(struct events_reader *r)
 {
-	return READ_ONCE(r->partial) ||
-	       atomic64_read(&r->seq) <
-	       atomic64_read(&events_dev.ring.next_seq);
+	struct events_watch *w = READ_ONCE(r->watch);
+	u64 end;
+
+	if (READ_ONCE(r->partial))
+		return true;
+	end = w ? atomic64_read(&w->ready_seq) :
+		  atomic64_read(&events_dev.ring.next_seq);
+	return atomic64_read(&r->seq) < end;
 }
 
-static void events_reader_set(struct events_reader *r, bool oldest)
+static struct wait_queue_head *events_reader_wq(struct events_reader *r)
 {
-	struct events_ring *ring = &events_dev.ring;
-	unsigned long flags;
+	struct events_watch *w = READ_ONCE(r->watch);
 
-	raw_spin_lock_irqsave(&ring->lock, flags);
-	if (oldest) {
-		atomic64_set(&r->seq, atomic64_read(&ring->head_seq));
-		r->pos = ring->head;
-	} else {
-		atomic64_set(&r->seq, atomic64_read(&ring->next_seq));
-		r->pos = ring->tail;
-	}
-	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	return w ? &w->wq : &events_dev.wq;
 }
 
 /*
- * Render lines for the reader at @c into @buf, under the ring lock: a loss
- * notice first if the next record was dropped, then records, until @avail
- * is full or @budget bytes are done. Advances @c past what it rendered.
- * If the first line does not fit, returns 0 and its length in *@need.
- * *@more tells whether calling again can render more.
+ * How many records a reader whose cursor is @c, below the oldest retained
+ * record, lost. Without a filter, all of them. With one, those dropped
+ * before the filter's accounting began (at @w->from) count whole, and of
+ * the later ones those that matched: the ring counted them as they were
+ * dropped, and @c->matched says how many of those the reader had passed.
+ */
+static u64 events_loss_count(const struct events_reader *r,
+			     const struct events_cursor *c, u64 head_seq)
+{
+	struct events_watch *w = r->watch;
+	u64 unknown;
+
+	lockdep_assert_held(&events_dev.ring.lock);
+	if (!w)
+		return head_seq - c->seq;
+	unknown = c->seq < w->from ? min(w->from, head_seq) - c->seq : 0;
+	if (head_seq <= max(c->seq, w->from))
+		return unknown;
+	return unknown + w->matched_dropped -
+	       (c->seq >= w->from ? c->matched : 0);
+}
+
+/* Move @c to the oldest retained record after a loss. */
+static void events_cursor_to_head(const struct events_reader *r,
+				  struct events_cursor *c)
+{
+	struct events_ring *ring = &events_dev.ring;
+
+	lockdep_assert_held(&ring->lock);
+	c->seq = atomic64_read(&ring->head_seq);
+	c->pos = ring->head;
+	if (r->watch)
+		c->matched = r->watch->matched_dropped;
+}
+
+/*
+ * Render records for the reader at @c into @buf, under the ring lock: a
+ * loss notice first if records it had not read were dropped, then the
+ * records its filter passes, until @avail is full or @budget bytes are
+ * done. Advances @c past what it rendered or skipped. If the first record
+ * does not fit, returns 0 and its size in *@need. *@more tells whether
+ * calling again can render more.
  */
 static size_t events_fill(struct events_reader *r, char *buf, size_t avail,
 			  size_t budget, struct events_cursor *c,
 			  size_t *need, bool *more)
 {
 	struct events_ring *ring = &events_dev.ring;
+	bool binary = r->format == EVENTS_FORMAT_BINARY;
+	struct events_filter *filter = r->watch ? r->watch->filter : NULL;
+	size_t used = 0, done = 0, len;
 	u64 head_seq, next_seq;
 	unsigned long flags;
-	size_t used = 0, len;
 
 	*more = false;
 	raw_spin_lock_irqsave(&ring->lock, flags);
@@ -234,29 +374,53 @@ static size_t events_fill(struct events_reader *r, char *buf, size_t avail,
 	next_seq = atomic64_read(&ring->next_seq);
 
 	if (c->seq < head_seq) {
-		len = events_format_loss(buf, avail, c->seq, head_seq - 1,
-					 ktime_get_real_ns());
-		if (len > avail) {
-			*need = len;
-			goto out_unlock;
+		struct events_loss_info loss = {
+			.first = c->seq,
+			.last = head_seq - 1,
+			.count = events_loss_count(r, c, head_seq),
+		};
+
+		if (loss.count) {
+			events_now(&loss.ts_real, &loss.ts_boot);
+			len = binary ? events_format_loss_bin(buf, avail, &loss) :
+				       events_format_loss(buf, avail, &loss);
+			if (len > avail) {
+				*need = len;
+				goto out_unlock;
+			}
+			used = len;
+			done = len;
+			c->lost += loss.count;
 		}
-		used = len;
-		c->seq = head_seq;
-		c->pos = ring->head;
+		events_cursor_to_head(r, c);
 	}
 
-	while (c->seq < next_seq && used < budget) {
+	while (c->seq < next_seq && done < budget) {
 		const struct events_rec *rec = events_ring_at(ring, c->pos);
+		u32 size = events_rec_size(rec->comm_len, rec->len);
 
-		len = events_format_rec(buf + used, avail - used, rec, c->seq,
-					&r->view);
-		if (len > avail - used) {
-			if (!used)
-				*need = len;
-			goto out_unlock;
+		if (!events_filter_match(filter, rec)) {
+			/* Skipping costs too: count the header. */
+			done += sizeof(*rec);
+			c->filtered++;
+		} else {
+			len = binary ?
+			      events_format_rec_bin(buf + used, avail - used,
+						    rec, c->seq, &r->view) :
+			      events_format_rec(buf + used, avail - used, rec,
+						c->seq, &r->view);
+			if (len > avail - used) {
+				if (!used)
+					*need = len;
+				goto out_unlock;
+			}
+			used += len;
+			done += len;
+			c->read++;
+			if (r->watch)
+				c->matched++;
 		}
-		used += len;
-		c->pos += events_rec_size(rec->comm_len, rec->len);
+		c->pos += size;
 		c->seq++;
 	}
 	*more = c->seq < next_seq;
@@ -269,24 +433,37 @@ static void events_reader_commit(struct events_reader *r,
 				 const struct events_cursor *c)
 {
 	lockdep_assert_held(&r->lock);
+	r->cur = *c;
 	atomic64_set(&r->seq, c->seq);
-	r->pos = c->pos;
+}
+
+static void events_reader_drop_partial(struct events_reader *r)
+{
+	lockdep_assert_held(&r->lock);
+	kfree(r->partial);
+	WRITE_ONCE(r->partial, NULL);
 }
 
 /*
- * A bound on the text the pending records can take, to size the read
- * buffer: four bytes per ring byte (every byte escaped) plus a prefix per
- * record and one for a loss notice. Unlocked reads, so only a hint: a
- * buffer too small for even one line takes events_read_lines()'s slow
- * path, and events_fill() never writes past the real size.
+ * A bound on the output the pending records can take, to size the read
+ * buffer. Text: four bytes per ring byte (every byte escaped) plus a
+ * prefix per record and one for a loss notice. Binary: a ring record
+ * grows by at most the difference of the headers and the padding.
+ * Unlocked reads, so only a hint: a buffer too small for even one record
+ * takes events_read_records()'s slow path, and events_fill() never writes
+ * past the real size.
  */
 static size_t events_read_size(struct events_reader *r, size_t count)
 {
 	struct events_ring *ring = &events_dev.ring;
 	u64 records = atomic64_read(&ring->next_seq) - atomic64_read(&r->seq);
-	u64 est = 4 * (READ_ONCE(ring->tail) - r->pos) +
-		  (records + 1) * EVENTS_TEXT_PREFIX_MAX;
+	u64 bytes = READ_ONCE(ring->tail) - r->cur.pos;
+	u64 est;
 
+	if (r->format == EVENTS_FORMAT_BINARY)
+		est = bytes + (records + 1) * (sizeof(struct events_record) + 8);
+	else
+		est = 4 * bytes + (records + 1) * EVENTS_TEXT_PREFIX_MAX;
 	return min3((u64)count, (u64)EVENTS_READ_MAX, est);
 }
 
@@ -299,26 +476,26 @@ static ssize_t events_read_partial(struct events_reader *r,
 	if (copy_to_iter(r->partial + r->partial_off, n, to) != n)
 		return -EFAULT;
 	r->partial_off += n;
-	if (r->partial_off == r->partial_len) {
-		kfree(r->partial);
-		WRITE_ONCE(r->partial, NULL);
-	}
+	if (r->partial_off == r->partial_len)
+		events_reader_drop_partial(r);
 	return n;
 }
 
 /*
- * Copy whole lines to user space. Nothing is consumed unless the copy
- * succeeds. A line longer than @count is returned in pieces: its first
- * @count bytes now, the rest by the following reads.
+ * Copy whole records to user space. Nothing is consumed unless the copy
+ * succeeds. A text line longer than @count is returned in pieces: its
+ * first @count bytes now, the rest by the following reads. A binary
+ * record longer than @count fails the read with -EINVAL.
+ * Returns 0 if the filter skipped every pending record.
  */
-static ssize_t events_read_lines(struct events_reader *r, struct iov_iter *to)
+static ssize_t events_read_records(struct events_reader *r,
+				   struct iov_iter *to)
 {
 	size_t count = iov_iter_count(to);
-	size_t max_line = EVENTS_TEXT_LINE_MAX(events_dev.max_payload);
-	struct events_cursor c = {
-		.seq = atomic64_read(&r->seq),
-		.pos = r->pos,
-	};
+	size_t max_line = r->format == EVENTS_FORMAT_BINARY ?
+			  EVENTS_BIN_SIZE(events_dev.max_payload) :
+			  EVENTS_TEXT_LINE_MAX(events_dev.max_payload);
+	struct events_cursor c = r->cur;
 	size_t size = events_read_size(r, count);
 	size_t used = 0, n, need = 0;
 	ssize_t ret;
@@ -335,16 +512,20 @@ static ssize_t events_read_lines(struct events_reader *r, struct iov_iter *to)
 		used += n;
 	} while (more && used < size);
 
-	if (!used) {
-		/* The next line is larger than @size: render it alone. */
+	if (!used && need) {
+		/* The next record is larger than @size: render it alone. */
 		kvfree(buf);
+		if (r->format == EVENTS_FORMAT_BINARY && need > count)
+			return -EINVAL;
 		size = need > count ? max_line : min(count, max_line);
 		buf = kvmalloc(size, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
+		c = r->cur;
 		used = events_fill(r, buf, size, 1, &c, &need, &more);
-		if (WARN_ON_ONCE(!used)) {
-			ret = -EIO;
+		if (!used && r->format == EVENTS_FORMAT_BINARY) {
+			/* It grew into a bigger loss record meanwhile. */
+			ret = -EAGAIN;
 			goto out_free;
 		}
 	}
@@ -392,7 +573,7 @@ static ssize_t events_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		return 0;
 	for (;;) {
 		if (!nonblock &&
-		    wait_event_interruptible(events_dev.wq,
+		    wait_event_interruptible(*events_reader_wq(r),
 					     events_reader_ready(r)))
 			return -ERESTARTSYS;
 
@@ -408,21 +589,21 @@ static ssize_t events_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			return -ERESTARTSYS;
 		}
 
-		if (r->partial) {
+		ret = 0;
+		if (r->partial)
 			ret = events_read_partial(r, to);
-			break;
-		}
-		if (events_reader_ready(r)) {
-			ret = events_read_lines(r, to);
-			break;
-		}
-		/* Another thread of this file took what we were woken for. */
+		else if (events_reader_ready(r))
+			ret = events_read_records(r, to);
 		mutex_unlock(&r->lock);
+		if (ret && ret != -EAGAIN)
+			return ret;
+		/*
+		 * Another thread of this file took what we were woken for,
+		 * or the filter skipped everything that was pending.
+		 */
 		if (nonblock)
 			return -EAGAIN;
 	}
-	mutex_unlock(&r->lock);
-	return ret;
 }
 
 static ssize_t events_write_iter(struct kiocb *iocb, struct iov_iter *from)
@@ -463,12 +644,39 @@ out_free:
 	return ret;
 }
 
+/*
+ * Records a reader has lost and not yet been told about, or 0. For the
+ * reader's own ioctls (under its lock) exactly, and for poll() as a hint.
+ */
+static u64 events_pending_loss(struct events_reader *r)
+{
+	struct events_ring *ring = &events_dev.ring;
+	struct events_cursor c = {
+		.seq = atomic64_read(&r->seq),
+		/*
+		 * Written under the file's lock, which poll() does not take:
+		 * a stale value only makes EPOLLPRI a moment late or early,
+		 * and read() recomputes the loss under that lock.
+		 */
+		.matched = data_race(r->cur.matched),
+	};
+	unsigned long flags;
+	u64 head_seq, n = 0;
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	head_seq = atomic64_read(&ring->head_seq);
+	if (c.seq < head_seq)
+		n = events_loss_count(r, &c, head_seq);
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	return n;
+}
+
 static __poll_t events_poll(struct file *file, poll_table *wait)
 {
 	struct events_reader *r = file->private_data;
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
 
-	poll_wait(file, &events_dev.wq, wait);
+	poll_wait(file, events_reader_wq(r), wait);
 	/*
 	 * Lockless reads, after poll_wait() queued us: a writer that stores
 	 * next_seq after these loads wakes the queue (see events_wake()).
@@ -477,10 +685,142 @@ static __poll_t events_poll(struct file *file, poll_table *wait)
 		mask |= EPOLLIN | EPOLLRDNORM;
 		if (!READ_ONCE(r->partial) &&
 		    atomic64_read(&r->seq) <
-		    atomic64_read(&events_dev.ring.head_seq))
+		    atomic64_read(&events_dev.ring.head_seq) &&
+		    (!READ_ONCE(r->watch) || events_pending_loss(r)))
 			mask |= EPOLLPRI;
 	}
 	return mask;
+}
+
+/* Records visited per hold of the ring lock by events_walk(). */
+#define EVENTS_WALK_BATCH	256
+
+typedef bool (*events_walk_fn)(const struct events_rec *rec, u64 seq,
+			       const void *arg);
+
+/*
+ * Walk the retained records from @c until @stop is true for one or the
+ * newest is passed, holding the ring lock for EVENTS_WALK_BATCH records at
+ * a time. Records dropped while the lock was released are skipped: the
+ * walk goes on from the oldest retained one. Leaves @c on the record
+ * found, or at the next sequence number; returns whether one was found.
+ */
+static bool events_walk(struct events_cursor *c, events_walk_fn stop,
+			const void *arg)
+{
+	struct events_ring *ring = &events_dev.ring;
+	unsigned long flags;
+	bool found = false, end;
+	u64 next_seq;
+	int n;
+
+	for (;;) {
+		raw_spin_lock_irqsave(&ring->lock, flags);
+		if (c->seq < atomic64_read(&ring->head_seq)) {
+			c->seq = atomic64_read(&ring->head_seq);
+			c->pos = ring->head;
+		}
+		next_seq = atomic64_read(&ring->next_seq);
+		for (n = 0; n < EVENTS_WALK_BATCH && c->seq < next_seq; n++) {
+			const struct events_rec *rec =
+				events_ring_at(ring, c->pos);
+
+			if (stop(rec, c->seq, arg)) {
+				found = true;
+				break;
+			}
+			c->pos += events_rec_size(rec->comm_len, rec->len);
+			c->seq++;
+		}
+		end = found || c->seq >= next_seq;
+		raw_spin_unlock_irqrestore(&ring->lock, flags);
+		if (end)
+			return found;
+		cond_resched();
+	}
+}
+
+static bool events_walk_match(const struct events_rec *rec, u64 seq,
+			      const void *filter)
+{
+	return events_filter_match(filter, rec);
+}
+
+static bool events_walk_to_seq(const struct events_rec *rec, u64 seq,
+			       const void *target)
+{
+	return seq >= *(const u64 *)target;
+}
+
+static bool events_walk_to_time(const struct events_rec *rec, u64 seq,
+				const void *ts)
+{
+	return rec->ts_real >= *(const u64 *)ts;
+}
+
+/*
+ * After the cursor of a file with a filter moved, or its filter changed:
+ * restart the loss accounting at the cursor (records already dropped
+ * before it count whole), and find out whether a retained record the
+ * filter passes is pending. Appends and drops from now on are seen by the
+ * ring hooks.
+ */
+static void events_watch_rebase(struct events_reader *r)
+{
+	struct events_ring *ring = &events_dev.ring;
+	struct events_watch *w = r->watch;
+	struct events_cursor c;
+	unsigned long flags;
+	u64 head_seq;
+
+	lockdep_assert_held(&r->lock);
+	if (!w)
+		return;
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	head_seq = atomic64_read(&ring->head_seq);
+	w->from = max(r->cur.seq, head_seq);
+	w->matched_dropped = 0;
+	r->cur.matched = 0;
+	atomic64_set(&w->ready_seq, r->cur.seq < head_seq ? head_seq : 0);
+	c = r->cur;
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+
+	if (!events_walk(&c, events_walk_match, w->filter))
+		return;
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	if (atomic64_read(&w->ready_seq) <= c.seq)
+		atomic64_set(&w->ready_seq, c.seq + 1);
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	if (wq_has_sleeper(&w->wq))
+		wake_up_interruptible_poll(&w->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Put the cursor at @c, forgetting any partly read line. */
+static void events_reader_move(struct events_reader *r,
+			       const struct events_cursor *c)
+{
+	lockdep_assert_held(&r->lock);
+	events_reader_drop_partial(r);
+	events_reader_commit(r, c);
+	events_watch_rebase(r);
+}
+
+static void events_reader_set(struct events_reader *r, bool oldest)
+{
+	struct events_ring *ring = &events_dev.ring;
+	struct events_cursor c = r->cur;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	if (oldest) {
+		c.seq = atomic64_read(&ring->head_seq);
+		c.pos = ring->head;
+	} else {
+		c.seq = atomic64_read(&ring->next_seq);
+		c.pos = ring->tail;
+	}
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	events_reader_move(r, &c);
 }
 
 static loff_t events_llseek(struct file *file, loff_t offset, int whence)
@@ -494,11 +834,344 @@ static loff_t events_llseek(struct file *file, loff_t offset, int whence)
 
 	if (mutex_lock_interruptible(&r->lock))
 		return -ERESTARTSYS;
-	kfree(r->partial);
-	WRITE_ONCE(r->partial, NULL);
 	events_reader_set(r, whence == SEEK_SET);
 	mutex_unlock(&r->lock);
 	return 0;
+}
+
+/* ---- ioctls ---- */
+
+/* Ioctl numbers are matched without their size bits: see the UAPI header. */
+#define EVENTS_IOC_NOSIZE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+/* Largest argument size accepted, so that the zero check stays cheap. */
+#define EVENTS_ARGS_MAX		PAGE_SIZE
+
+static int events_args_size(const void __user *uarg, size_t ksize, u32 *usize)
+{
+	if (get_user(*usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < ksize)
+		return -EINVAL;
+	if (*usize > EVENTS_ARGS_MAX)
+		return -E2BIG;
+	return 0;
+}
+
+/*
+ * Copy in an argument structure whose first member is its size: smaller
+ * than ours is refused (there is only one version so far), larger is
+ * accepted if the bytes we do not know are zero.
+ */
+static int events_args_in(void *karg, size_t ksize, const void __user *uarg)
+{
+	u32 usize;
+	int ret;
+
+	ret = events_args_size(uarg, ksize, &usize);
+	if (ret)
+		return ret;
+	return copy_struct_from_user(karg, ksize, uarg, usize);
+}
+
+/*
+ * Copy out a result structure: as much of it as the caller has room for,
+ * with the rest of the caller's structure zeroed, and its size field set
+ * to the bytes written.
+ */
+static int events_args_out(void __user *uarg, void *karg, size_t ksize)
+{
+	u32 usize;
+	int ret;
+
+	ret = events_args_size(uarg, ksize, &usize);
+	if (ret)
+		return ret;
+	*(u32 *)karg = ksize;
+	if (copy_to_user(uarg, karg, ksize))
+		return -EFAULT;
+	if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
+		return -EFAULT;
+	return 0;
+}
+
+static long events_ioc_set_format(struct events_reader *r, void __user *uarg)
+{
+	struct events_format_args args;
+	int ret;
+
+	ret = events_args_in(&args, sizeof(args), uarg);
+	if (ret)
+		return ret;
+	if (args.format != EVENTS_FORMAT_TEXT &&
+	    args.format != EVENTS_FORMAT_BINARY)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
+	events_reader_drop_partial(r);
+	r->format = args.format;
+	mutex_unlock(&r->lock);
+	return 0;
+}
+
+/*
+ * Where a seek to sequence number @args->value lands. Below the oldest
+ * retained record the cursor stays below it, so that the next read reports
+ * the loss, but never below the first number the ring gave out.
+ */
+static int events_seek_seq(struct events_cursor *c,
+			   struct events_seek_args *args)
+{
+	struct events_ring *ring = &events_dev.ring;
+	u64 head_seq, next_seq, target = args->value;
+	unsigned long flags;
+	bool walk = false;
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	head_seq = atomic64_read(&ring->head_seq);
+	next_seq = atomic64_read(&ring->next_seq);
+	if (target > next_seq) {
+		raw_spin_unlock_irqrestore(&ring->lock, flags);
+		return -ERANGE;
+	}
+	target = max(target, ring->first_seq);
+	if (target < head_seq) {
+		c->seq = target;
+		c->pos = ring->head;
+		args->result |= EVENTS_SEEK_DROPPED;
+	} else if (target == next_seq) {
+		c->seq = next_seq;
+		c->pos = ring->tail;
+	} else {
+		/* Walk from the file's own cursor if it is on the way. */
+		if (c->seq < head_seq || c->seq > target) {
+			c->seq = head_seq;
+			c->pos = ring->head;
+		}
+		walk = true;
+	}
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+
+	/* If the target is dropped during the walk, report it lost. */
+	if (walk && (!events_walk(c, events_walk_to_seq, &target) ||
+		     c->seq > target))
+		c->seq = target;
+	args->seq = max(c->seq, head_seq);
+	return 0;
+}
+
+static int events_seek_time(struct events_cursor *c,
+			    struct events_seek_args *args)
+{
+	struct events_ring *ring = &events_dev.ring;
+	unsigned long flags;
+	bool found;
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	c->seq = atomic64_read(&ring->head_seq);
+	c->pos = ring->head;
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+
+	found = events_walk(c, events_walk_to_time, &args->value);
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	if (found && c->seq == atomic64_read(&ring->head_seq) &&
+	    c->seq > ring->first_seq &&
+	    events_ring_at(ring, c->pos)->ts_real > args->value)
+		args->result |= EVENTS_SEEK_DROPPED;
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	args->seq = c->seq;
+	return 0;
+}
+
+static long events_ioc_seek(struct events_reader *r, void __user *uarg)
+{
+	struct events_seek_args args;
+	struct events_cursor c;
+	int ret;
+
+	ret = events_args_in(&args, sizeof(args), uarg);
+	if (ret)
+		return ret;
+	if (args.flags ||
+	    (args.whence != EVENTS_SEEK_SEQ && args.whence != EVENTS_SEEK_TIME))
+		return -EINVAL;
+	/* Only outputs: whatever they held is not an error. */
+	args.result = 0;
+	args.seq = 0;
+
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
+	c = r->cur;
+	if (args.whence == EVENTS_SEEK_SEQ)
+		ret = events_seek_seq(&c, &args);
+	else
+		ret = events_seek_time(&c, &args);
+	if (!ret)
+		events_reader_move(r, &c);
+	mutex_unlock(&r->lock);
+	if (ret)
+		return ret;
+	return events_args_out(uarg, &args, sizeof(args));
+}
+
+static long events_ioc_set_filter(struct events_reader *r, void __user *uarg)
+{
+	struct events_dev *dev = &events_dev;
+	struct events_ring *ring = &dev->ring;
+	struct events_filter *filter, *old;
+	struct events_watch *w = NULL;
+	struct events_filter_args args;
+	unsigned long flags;
+	int ret;
+
+	ret = events_args_in(&args, sizeof(args), uarg);
+	if (ret)
+		return ret;
+	filter = events_filter_from_user(&args, current_user_ns());
+	if (IS_ERR(filter))
+		return PTR_ERR(filter);
+
+	if (mutex_lock_interruptible(&r->lock)) {
+		kfree(filter);
+		return -ERESTARTSYS;
+	}
+	if (!r->watch) {
+		w = kzalloc(sizeof(*w), GFP_KERNEL);
+		if (!w) {
+			mutex_unlock(&r->lock);
+			kfree(filter);
+			return -ENOMEM;
+		}
+		init_waitqueue_head(&w->wq);
+	}
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	if (w) {
+		list_add_tail_rcu(&w->node, &dev->filtered);
+		ring->hooks_data = dev;
+		ring->hooks = &events_hooks;
+		WRITE_ONCE(r->watch, w);
+	}
+	old = r->watch->filter;
+	r->watch->filter = filter;
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	kfree(old);
+
+	events_watch_rebase(r);
+	mutex_unlock(&r->lock);
+	return 0;
+}
+
+static long events_ioc_reader_stats(struct events_reader *r,
+				    void __user *uarg)
+{
+	struct events_reader_stats st = { 0 };
+
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
+	st.format = r->format;
+	st.seq = r->cur.seq;
+	st.read = r->cur.read;
+	st.lost = r->cur.lost + events_pending_loss(r);
+	st.filtered = r->cur.filtered;
+	mutex_unlock(&r->lock);
+	return events_args_out(uarg, &st, sizeof(st));
+}
+
+static void events_get_stats(struct events_stats *st)
+{
+	struct events_ring *ring = &events_dev.ring;
+	unsigned long flags;
+
+	memset(st, 0, sizeof(*st));
+	st->max_payload = events_dev.max_payload;
+	st->readers = atomic_read(&events_dev.readers);
+	st->reader_bytes = sizeof(struct events_reader);
+	st->max_record = EVENTS_BIN_SIZE(events_dev.max_payload);
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	st->capacity = ring->size;
+	st->used = ring->tail - ring->head;
+	st->first_seq = atomic64_read(&ring->head_seq);
+	st->next_seq = atomic64_read(&ring->next_seq);
+	st->written = st->next_seq - ring->first_seq;
+	st->dropped = ring->dropped;
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	st->records = st->next_seq - st->first_seq;
+}
+
+static long events_ioc_stats(void __user *uarg)
+{
+	struct events_stats st;
+
+	events_get_stats(&st);
+	return events_args_out(uarg, &st, sizeof(st));
+}
+
+static bool events_ring_size_valid(u64 size, u32 payload)
+{
+	return size >= EVENTS_RING_MIN && size <= EVENTS_RING_MAX &&
+	       is_power_of_2(size) &&
+	       events_rec_size(EVENTS_COMM_LEN, payload) <= size;
+}
+
+static long events_ioc_resize(void __user *uarg)
+{
+	struct events_dev *dev = &events_dev;
+	struct events_resize_args args;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = events_args_in(&args, sizeof(args), uarg);
+	if (ret)
+		return ret;
+	if (args.flags || !events_ring_size_valid(args.capacity,
+						  dev->max_payload))
+		return -EINVAL;
+
+	if (mutex_lock_interruptible(&dev->control_lock))
+		return -ERESTARTSYS;
+	ret = events_ring_resize(&dev->ring, args.capacity);
+	if (!ret) {
+		/* The ring_size parameter shows the size in use. */
+		kernel_param_lock(THIS_MODULE);
+		ring_size = args.capacity;
+		kernel_param_unlock(THIS_MODULE);
+	}
+	mutex_unlock(&dev->control_lock);
+	return ret;
+}
+
+static long events_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct events_reader *r = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (EVENTS_IOC_NOSIZE(cmd)) {
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_SET_FORMAT):
+		return events_ioc_set_format(r, uarg);
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_SEEK):
+		return events_ioc_seek(r, uarg);
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_SET_FILTER):
+		return events_ioc_set_filter(r, uarg);
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_READER_STATS):
+		return events_ioc_reader_stats(r, uarg);
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_STATS):
+		return events_ioc_stats(uarg);
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_CLEAR):
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		if (arg)
+			return -EINVAL;
+		events_ring_clear(&events_dev.ring);
+		return 0;
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_RESIZE):
+		return events_ioc_resize(uarg);
+	}
+	return -ENOTTY;
 }
 
 static int events_open(struct inode *inode, struct file *file)
@@ -511,17 +1184,34 @@ static int events_open(struct inode *inode, struct file *file)
 	mutex_init(&r->lock);
 	r->view.pid_ns = get_pid_ns(task_active_pid_ns(current));
 	r->view.user_ns = file->f_cred->user_ns;
+	mutex_lock(&r->lock);
 	events_reader_set(r, true);
+	mutex_unlock(&r->lock);
 	file->private_data = r;
 	/* Positions are per-reader cursors, not offsets: no pread/pwrite. */
 	file->f_mode &= ~(FMODE_PREAD | FMODE_PWRITE);
+	atomic_inc(&events_dev.readers);
 	return 0;
 }
 
 static int events_release(struct inode *inode, struct file *file)
 {
 	struct events_reader *r = file->private_data;
+	struct events_dev *dev = &events_dev;
+	struct events_watch *w = r->watch;
+	unsigned long flags;
 
+	if (w) {
+		raw_spin_lock_irqsave(&dev->ring.lock, flags);
+		list_del_rcu(&w->node);
+		if (list_empty(&dev->filtered))
+			dev->ring.hooks = NULL;
+		raw_spin_unlock_irqrestore(&dev->ring.lock, flags);
+		kfree(w->filter);
+		/* events_wake() may still be walking past it. */
+		kfree_rcu(w, rcu);
+	}
+	atomic_dec(&dev->readers);
 	kfree(r->partial);
 	put_pid_ns(r->view.pid_ns);
 	mutex_destroy(&r->lock);
@@ -537,12 +1227,69 @@ static const struct file_operations events_fops = {
 	.write_iter	= events_write_iter,
 	.poll		= events_poll,
 	.llseek		= events_llseek,
+	.unlocked_ioctl	= events_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };
+
+/* ---- sysfs: /sys/class/misc/events/ ---- */
+
+static ssize_t events_stat_show(char *buf, size_t offset)
+{
+	struct events_stats st;
+
+	events_get_stats(&st);
+	return sysfs_emit(buf, "%llu\n", *(u64 *)((char *)&st + offset));
+}
+
+#define EVENTS_STAT_ATTR(field)						\
+static ssize_t events_show_##field(struct device *d,			\
+				   struct device_attribute *a, char *buf)	\
+{									\
+	return events_stat_show(buf, offsetof(struct events_stats, field));\
+}									\
+static struct device_attribute dev_attr_##field = {			\
+	.attr = { .name = #field, .mode = 0444 },			\
+	.show = events_show_##field,					\
+}
+
+EVENTS_STAT_ATTR(capacity);
+EVENTS_STAT_ATTR(used);
+EVENTS_STAT_ATTR(records);
+EVENTS_STAT_ATTR(first_seq);
+EVENTS_STAT_ATTR(next_seq);
+EVENTS_STAT_ATTR(written);
+EVENTS_STAT_ATTR(dropped);
+EVENTS_STAT_ATTR(readers);
+EVENTS_STAT_ATTR(reader_bytes);
+
+/* The only 32-bit member. */
+static ssize_t max_payload_show(struct device *d, struct device_attribute *a,
+				char *buf)
+{
+	return sysfs_emit(buf, "%u\n", events_dev.max_payload);
+}
+static DEVICE_ATTR_RO(max_payload);
+
+static struct attribute *events_attrs[] = {
+	&dev_attr_capacity.attr,
+	&dev_attr_used.attr,
+	&dev_attr_records.attr,
+	&dev_attr_first_seq.attr,
+	&dev_attr_next_seq.attr,
+	&dev_attr_written.attr,
+	&dev_attr_dropped.attr,
+	&dev_attr_readers.attr,
+	&dev_attr_reader_bytes.attr,
+	&dev_attr_max_payload.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(events);
 
 static struct miscdevice events_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "events",
 	.fops	= &events_fops,
+	.groups	= events_groups,
 };
 
 static int __init events_check_params(void)
@@ -577,6 +1324,9 @@ static int __init events_init(void)
 
 	dev->max_payload = max_payload;
 	init_waitqueue_head(&dev->wq);
+	INIT_LIST_HEAD(&dev->filtered);
+	atomic_set(&dev->readers, 0);
+	mutex_init(&dev->control_lock);
 	init_irq_work(&dev->wake_work, events_wake_work);
 	raw_spin_lock_init(&dev->fmt_lock);
 	dev->fmt_buf = kmalloc(max_payload + 1, GFP_KERNEL);

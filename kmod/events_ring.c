@@ -13,68 +13,106 @@
 
 #include "events_ring.h"
 
+/* The pages and the double mapping of a ring's data. */
+struct events_ring_mem {
+	void *data;
+	struct page **pages;
+	unsigned int nr_pages;
+};
+
+static void events_ring_mem_free(struct events_ring_mem *mem)
+{
+	vunmap(mem->data);
+	while (mem->nr_pages)
+		__free_page(mem->pages[--mem->nr_pages]);
+	kvfree(mem->pages);
+	mem->pages = NULL;
+	mem->data = NULL;
+}
+
+/*
+ * The data pages are mapped twice back to back (as kernel/bpf/ringbuf.c
+ * does), so a record that wraps around the end of the ring reads and
+ * writes as one block.
+ */
+static int events_ring_mem_alloc(struct events_ring_mem *mem, u32 size)
+{
+	unsigned int i, nr = size >> PAGE_SHIFT;
+	struct page **map;
+
+	mem->data = NULL;
+	mem->nr_pages = 0;
+	mem->pages = kvcalloc(nr, sizeof(*mem->pages), GFP_KERNEL);
+	if (!mem->pages)
+		return -ENOMEM;
+	map = kvcalloc(2 * nr, sizeof(*map), GFP_KERNEL);
+	if (!map)
+		goto err;
+
+	for (; mem->nr_pages < nr; mem->nr_pages++) {
+		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO |
+					       __GFP_NOWARN);
+
+		if (!page)
+			goto err;
+		mem->pages[mem->nr_pages] = page;
+	}
+	for (i = 0; i < 2 * nr; i++)
+		map[i] = mem->pages[i % nr];
+
+	mem->data = vmap(map, 2 * nr, VM_MAP, PAGE_KERNEL);
+	if (!mem->data)
+		goto err;
+	kvfree(map);
+	return 0;
+
+err:
+	kvfree(map);
+	events_ring_mem_free(mem);
+	return -ENOMEM;
+}
+
+static bool events_ring_size_ok(u32 size)
+{
+	return size >= PAGE_SIZE && is_power_of_2(size);
+}
+
 /**
  * events_ring_init() - allocate and map a ring
  * @ring: the ring to set up
  * @size: capacity in bytes: a power of two, at least PAGE_SIZE
  * @first_seq: sequence number of the first record
  *
- * All memory is allocated here; appending never allocates. The data pages
- * are mapped twice back to back (as kernel/bpf/ringbuf.c does), so a record
- * that wraps around the end of the ring reads and writes as one block.
+ * All memory is allocated here; appending never allocates.
  *
  * Context: Process context, may sleep.
  * Return: 0, -EINVAL for a bad @size, or -ENOMEM.
  */
 int events_ring_init(struct events_ring *ring, u32 size, u64 first_seq)
 {
-	struct page **map;
-	unsigned int i, nr;
+	struct events_ring_mem mem;
+	int ret;
 
-	if (size < PAGE_SIZE || !is_power_of_2(size))
+	if (!events_ring_size_ok(size))
 		return -EINVAL;
-
-	nr = size >> PAGE_SHIFT;
-	ring->pages = kvcalloc(nr, sizeof(*ring->pages), GFP_KERNEL);
-	if (!ring->pages)
-		return -ENOMEM;
-	map = kvcalloc(2 * nr, sizeof(*map), GFP_KERNEL);
-	if (!map)
-		goto err_free_array;
-
-	for (ring->nr_pages = 0; ring->nr_pages < nr; ring->nr_pages++) {
-		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO |
-					       __GFP_NOWARN);
-
-		if (!page)
-			goto err_free_pages;
-		ring->pages[ring->nr_pages] = page;
-	}
-	for (i = 0; i < 2 * nr; i++)
-		map[i] = ring->pages[i % nr];
-
-	ring->data = vmap(map, 2 * nr, VM_MAP, PAGE_KERNEL);
-	if (!ring->data)
-		goto err_free_pages;
-	kvfree(map);
+	ret = events_ring_mem_alloc(&mem, size);
+	if (ret)
+		return ret;
 
 	raw_spin_lock_init(&ring->lock);
+	ring->data = mem.data;
+	ring->pages = mem.pages;
+	ring->nr_pages = mem.nr_pages;
 	ring->size = size;
 	ring->head = 0;
 	ring->tail = 0;
 	ring->dropped = 0;
+	ring->first_seq = first_seq;
+	ring->hooks = NULL;
+	ring->hooks_data = NULL;
 	atomic64_set(&ring->head_seq, first_seq);
 	atomic64_set(&ring->next_seq, first_seq);
 	return 0;
-
-err_free_pages:
-	while (ring->nr_pages)
-		__free_page(ring->pages[--ring->nr_pages]);
-	kvfree(map);
-err_free_array:
-	kvfree(ring->pages);
-	ring->pages = NULL;
-	return -ENOMEM;
 }
 
 /**
@@ -85,12 +123,30 @@ err_free_array:
  */
 void events_ring_free(struct events_ring *ring)
 {
-	vunmap(ring->data);
-	while (ring->nr_pages)
-		__free_page(ring->pages[--ring->nr_pages]);
-	kvfree(ring->pages);
+	struct events_ring_mem mem = {
+		.data = ring->data,
+		.pages = ring->pages,
+		.nr_pages = ring->nr_pages,
+	};
+
+	events_ring_mem_free(&mem);
 	ring->pages = NULL;
 	ring->data = NULL;
+	ring->nr_pages = 0;
+}
+
+/* Drop the oldest record. */
+static void events_ring_drop(struct events_ring *ring)
+{
+	const struct events_rec *old = events_ring_at(ring, ring->head);
+	u64 seq = atomic64_read(&ring->head_seq);
+
+	lockdep_assert_held(&ring->lock);
+	if (ring->hooks)
+		ring->hooks->drop(ring, old, seq);
+	ring->head += events_rec_size(old->comm_len, old->len);
+	atomic64_set(&ring->head_seq, seq + 1);
+	ring->dropped++;
 }
 
 /* Drop the oldest records until @need more bytes fit. */
@@ -98,13 +154,8 @@ static void events_ring_make_room(struct events_ring *ring, u32 need)
 {
 	lockdep_assert_held(&ring->lock);
 
-	while (ring->tail - ring->head + need > ring->size) {
-		const struct events_rec *old = events_ring_at(ring, ring->head);
-
-		ring->head += events_rec_size(old->comm_len, old->len);
-		atomic64_inc(&ring->head_seq);
-		ring->dropped++;
-	}
+	while (ring->tail - ring->head + need > ring->size)
+		events_ring_drop(ring);
 }
 
 /**
@@ -142,10 +193,85 @@ u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 	p += hdr->len;
 	memset(p, 0, (char *)rec + size - p);
 
-	WRITE_ONCE(ring->tail, ring->tail + size);
 	seq = atomic64_read(&ring->next_seq);
+	if (ring->hooks)
+		ring->hooks->append(ring, rec, seq);
+	WRITE_ONCE(ring->tail, ring->tail + size);
 	atomic64_set(&ring->next_seq, seq + 1);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 
 	return seq;
+}
+
+/**
+ * events_ring_clear() - drop every record
+ * @ring: the ring
+ *
+ * Sequence numbers go on from where they were.
+ *
+ * Context: Any context but NMI. Takes @ring->lock with interrupts off.
+ * Return: the number of records dropped.
+ */
+u64 events_ring_clear(struct events_ring *ring)
+{
+	unsigned long flags;
+	u64 n;
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	n = atomic64_read(&ring->next_seq) - atomic64_read(&ring->head_seq);
+	if (ring->hooks) {
+		while (ring->head != ring->tail)
+			events_ring_drop(ring);
+	} else {
+		ring->head = ring->tail;
+		atomic64_set(&ring->head_seq, atomic64_read(&ring->next_seq));
+		ring->dropped += n;
+	}
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	return n;
+}
+
+/**
+ * events_ring_resize() - give a ring a new capacity
+ * @ring: the ring
+ * @size: the new capacity: a power of two, at least PAGE_SIZE, and able to
+ *	  hold the largest record the caller appends
+ *
+ * Keeps the newest records that fit in @size and drops the older ones.
+ * Positions and sequence numbers of the records kept do not change: they
+ * are copied to the same logical positions in the new memory, so cursors
+ * into the ring stay valid. The copy is done under the ring lock.
+ *
+ * Context: Process context, may sleep. The caller serializes resizes.
+ * Return: 0, -EINVAL for a bad @size, or -ENOMEM.
+ */
+int events_ring_resize(struct events_ring *ring, u32 size)
+{
+	struct events_ring_mem old, mem;
+	unsigned long flags;
+	int ret;
+
+	if (!events_ring_size_ok(size))
+		return -EINVAL;
+	ret = events_ring_mem_alloc(&mem, size);
+	if (ret)
+		return ret;
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	while (ring->tail - ring->head > size)
+		events_ring_drop(ring);
+	memcpy(mem.data + (ring->head & (size - 1)),
+	       ring->data + (ring->head & (ring->size - 1)),
+	       ring->tail - ring->head);
+	old.data = ring->data;
+	old.pages = ring->pages;
+	old.nr_pages = ring->nr_pages;
+	ring->data = mem.data;
+	ring->pages = mem.pages;
+	ring->nr_pages = mem.nr_pages;
+	ring->size = size;
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
+
+	events_ring_mem_free(&old);
+	return 0;
 }

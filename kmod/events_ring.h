@@ -45,6 +45,23 @@ struct events_rec {
 	u64 ts_boot;
 };
 
+struct events_ring;
+
+/**
+ * struct events_ring_hooks - calls made under the ring lock
+ * @append: a record with sequence number @seq was just stored at @rec
+ * @drop: the record @rec with sequence number @seq is about to be dropped
+ *
+ * Both run with interrupts off, in the context of whoever appends. The
+ * owner of the ring sets @hooks and @hooks_data under the ring lock.
+ */
+struct events_ring_hooks {
+	void (*append)(struct events_ring *ring, const struct events_rec *rec,
+		       u64 seq);
+	void (*drop)(struct events_ring *ring, const struct events_rec *rec,
+		     u64 seq);
+};
+
 /**
  * struct events_ring - the record ring
  * @lock:	serializes writers, and readers against writers
@@ -52,7 +69,10 @@ struct events_rec {
  * @tail:	logical byte position where the next record goes
  * @head_seq:	sequence number of the record at @head
  * @next_seq:	sequence number the next record gets
- * @dropped:	records dropped to make room, since init
+ * @dropped:	records dropped since init, to make room or by a clear
+ * @first_seq:	sequence number of the first record since init
+ * @hooks:	calls made on append and drop, or NULL
+ * @hooks_data:	for @hooks
  * @size:	capacity in bytes, a power of two
  * @data:	@size bytes mapped twice in a row, so that a record that
  *		wraps around the end is still contiguous in memory
@@ -60,9 +80,10 @@ struct events_rec {
  * @nr_pages:	number of entries in @pages
  *
  * Positions are logical byte offsets that only grow; the offset in @data
- * is the position modulo @size. @head, @tail and @dropped are protected by
- * @lock. @tail, @head_seq and @next_seq are written only under @lock and
- * may be read without it as a hint (poll, wait conditions, buffer sizing);
+ * is the position modulo @size. @head, @tail, @dropped, @hooks, @size,
+ * @data and @pages are protected by @lock (a resize replaces the memory).
+ * @tail, @head_seq and @next_seq are written only under @lock and may be
+ * read without it as a hint (poll, wait conditions, buffer sizing);
  * whoever acts on them takes @lock.
  */
 struct events_ring {
@@ -72,6 +93,9 @@ struct events_ring {
 	atomic64_t head_seq;
 	atomic64_t next_seq;
 	u64 dropped;
+	u64 first_seq;
+	const struct events_ring_hooks *hooks;
+	void *hooks_data;
 	u32 size;
 	void *data;
 	struct page **pages;
@@ -118,5 +142,7 @@ int events_ring_init(struct events_ring *ring, u32 size, u64 first_seq);
 void events_ring_free(struct events_ring *ring);
 u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 		       const char *comm, const void *payload);
+u64 events_ring_clear(struct events_ring *ring);
+int events_ring_resize(struct events_ring *ring, u32 size);
 
 #endif /* _EVENTS_RING_H */

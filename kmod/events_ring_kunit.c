@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of the events ring alone: placement, wrap-around, dropping
- * the oldest records and exact loss accounting, sequence numbers.
+ * the oldest records and exact loss accounting, sequence numbers, clear,
+ * resize and the append/drop hooks.
  */
 
 #include <kunit/test.h>
@@ -248,6 +249,131 @@ static void events_ring_position_wraps_64bit(struct kunit *test)
 	events_ring_free(ring);
 }
 
+static void events_ring_clear_keeps_sequence(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	u64 tail;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		test_append(ring, 10, i);
+	tail = ring->tail;
+	KUNIT_EXPECT_EQ(test, 10, events_ring_clear(ring));
+	KUNIT_EXPECT_EQ(test, 0, test_retained(ring));
+	KUNIT_EXPECT_EQ(test, 10, ring->dropped);
+	KUNIT_EXPECT_EQ(test, tail, ring->head);
+	KUNIT_EXPECT_EQ(test, 0, events_ring_clear(ring));
+	KUNIT_EXPECT_EQ(test, 11, test_append(ring, 10, 11));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+/* Resizing keeps positions and numbers; shrinking drops the oldest only. */
+static void events_ring_resize_keeps_positions(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	u64 head, tail, head_seq, next_seq, dropped;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		test_append(ring, 1 + (i * 7) % 120, i);
+	head = ring->head;
+	tail = ring->tail;
+	head_seq = atomic64_read(&ring->head_seq);
+	next_seq = atomic64_read(&ring->next_seq);
+	dropped = ring->dropped;
+	KUNIT_ASSERT_GT(test, dropped, 0);
+
+	KUNIT_EXPECT_EQ(test, -EINVAL, events_ring_resize(ring, 5000));
+	KUNIT_ASSERT_EQ(test, 0, events_ring_resize(ring, 4 * TEST_RING_SIZE));
+	KUNIT_EXPECT_EQ(test, 4 * TEST_RING_SIZE, ring->size);
+	KUNIT_EXPECT_EQ(test, head, ring->head);
+	KUNIT_EXPECT_EQ(test, tail, ring->tail);
+	KUNIT_EXPECT_EQ(test, head_seq, atomic64_read(&ring->head_seq));
+	KUNIT_EXPECT_EQ(test, next_seq, atomic64_read(&ring->next_seq));
+	KUNIT_EXPECT_EQ(test, dropped, ring->dropped);
+	test_walk(test, ring);
+
+	/* Fill the bigger ring, then shrink it back. */
+	for (i = 100; i < 400; i++)
+		test_append(ring, 1 + (i * 7) % 120, i);
+	tail = ring->tail;
+	next_seq = atomic64_read(&ring->next_seq);
+	KUNIT_ASSERT_GT(test, ring->tail - ring->head, (u64)TEST_RING_SIZE);
+	KUNIT_ASSERT_EQ(test, 0, events_ring_resize(ring, TEST_RING_SIZE));
+	KUNIT_EXPECT_EQ(test, tail, ring->tail);
+	KUNIT_EXPECT_EQ(test, next_seq, atomic64_read(&ring->next_seq));
+	KUNIT_EXPECT_LE(test, ring->tail - ring->head, (u64)TEST_RING_SIZE);
+	KUNIT_EXPECT_EQ(test, 400, ring->dropped + test_retained(ring));
+	test_walk(test, ring);
+
+	/* And it goes on working across the wrap. */
+	for (i = 400; i < 600; i++)
+		test_append(ring, 1 + (i * 7) % 120, i);
+	KUNIT_EXPECT_EQ(test, 600, ring->dropped + test_retained(ring));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+struct test_hooks {
+	u64 appended;
+	u64 next_append;
+	u64 dropped;
+	u64 next_drop;
+	bool in_order;
+};
+
+static void test_hook_append(struct events_ring *ring,
+			     const struct events_rec *rec, u64 seq)
+{
+	struct test_hooks *h = ring->hooks_data;
+
+	h->in_order &= seq == h->next_append && rec->pid == (u8)seq;
+	h->next_append = seq + 1;
+	h->appended++;
+}
+
+static void test_hook_drop(struct events_ring *ring,
+			   const struct events_rec *rec, u64 seq)
+{
+	struct test_hooks *h = ring->hooks_data;
+
+	h->in_order &= seq == h->next_drop && rec->pid == (u8)seq;
+	h->next_drop = seq + 1;
+	h->dropped++;
+}
+
+static const struct events_ring_hooks test_hooks_ops = {
+	.append = test_hook_append,
+	.drop = test_hook_drop,
+};
+
+/* The hooks see every record once when it is stored and once when dropped. */
+static void events_ring_hooks_see_every_record(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	struct test_hooks h = {
+		.next_append = 1,
+		.next_drop = 1,
+		.in_order = true,
+	};
+	u64 seq;
+
+	ring->hooks_data = &h;
+	ring->hooks = &test_hooks_ops;
+	for (seq = 1; seq <= 300; seq++)
+		test_append(ring, 1 + seq % 90, seq);
+	KUNIT_EXPECT_EQ(test, 300, h.appended);
+	KUNIT_EXPECT_EQ(test, ring->dropped, h.dropped);
+	KUNIT_ASSERT_EQ(test, 0, events_ring_resize(ring, TEST_RING_SIZE * 2));
+	KUNIT_EXPECT_EQ(test, ring->dropped, h.dropped);
+	events_ring_clear(ring);
+	KUNIT_EXPECT_EQ(test, 300, h.dropped);
+	KUNIT_EXPECT_TRUE(test, h.in_order);
+	ring->hooks = NULL;
+	events_ring_free(ring);
+}
+
 static struct kunit_case events_ring_cases[] = {
 	KUNIT_CASE(events_ring_init_rejects_bad_sizes),
 	KUNIT_CASE(events_ring_append_assigns_sequence),
@@ -261,6 +387,9 @@ static struct kunit_case events_ring_cases[] = {
 	KUNIT_CASE(events_ring_loss_accounting_is_exact),
 	KUNIT_CASE(events_ring_sequence_near_limit),
 	KUNIT_CASE(events_ring_position_wraps_64bit),
+	KUNIT_CASE(events_ring_clear_keeps_sequence),
+	KUNIT_CASE(events_ring_resize_keeps_positions),
+	KUNIT_CASE(events_ring_hooks_see_every_record),
 	{}
 };
 
