@@ -184,7 +184,7 @@ static int set_filter(int fd, uint32_t flags, uint32_t uid,
 	struct events_pattern p[EVENTS_FILTER_PATTERNS_MAX] = { { 0 } };
 	struct events_filter_args a = {
 		.size = sizeof(a), .flags = flags, .uid = uid,
-		.nr_patterns = n, .patterns = u64ptr(p),
+		.nr_patterns = n, .patterns = n ? u64ptr(p) : 0,
 	};
 	unsigned int i;
 
@@ -354,6 +354,7 @@ struct brd {
 	size_t cap;
 	size_t off;
 	size_t len;
+	size_t rdsize;		/* count passed to read(2); 0: cap */
 	char err[EV_ERR_MAX];
 };
 
@@ -388,7 +389,8 @@ static int brd_next(struct brd *b, int timeout_ms, struct brec *r)
 		for (;;) {
 			struct pollfd p = { .fd = b->fd, .events = POLLIN };
 			int64_t left;
-			ssize_t n = read(b->fd, b->buf, b->cap);
+			ssize_t n = read(b->fd, b->buf,
+					 b->rdsize ? b->rdsize : b->cap);
 
 			if (n > 0) {
 				b->off = 0;
@@ -411,6 +413,14 @@ static int brd_next(struct brd *b, int timeout_ms, struct brec *r)
 		return -1;
 	b->off += r->size;
 	return 1;
+}
+
+/* Seek the file and forget the records read ahead into the buffer. */
+static int bseek(struct brd *b, uint32_t whence, uint64_t value,
+		 struct events_seek_args *out)
+{
+	b->off = b->len = 0;
+	return seek_to(b->fd, whence, value, out);
 }
 
 #define BNEXT(b, tmo, r) do {							\
@@ -765,7 +775,9 @@ TEST_F(ioctl, format_switch_discards_partial_line)
 	WRITE(self->fd, m3);
 	ASSERT_EQ((ssize_t)sizeof(buf), read(fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, brd_init(&b, fd, self->rcap));
+	b.rdsize = align8(HDR + strlen(m2));	/* that record alone */
 	BNEXT_MSG(&b, WAIT_MS, m2);
+	EXPECT_EQ(b.len, b.rdsize);
 	/* and back: a whole line, the third record */
 	ASSERT_EQ(0, set_format(fd, EVENTS_FORMAT_TEXT));
 	ASSERT_EQ(0, evr_init(&tr, fd, self->tcap));
@@ -1057,7 +1069,7 @@ TEST_F(ioctl, seek_seq)
 	EXPECT_EQ(0, pending(b.fd));
 
 	/* back to the second */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_SEQ, s0 + 1, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, s0 + 1, &sa));
 	EXPECT_EQ(0, sa.result);
 	EXPECT_EQ(s0 + 1, sa.seq);
 	ASSERT_EQ(0, rd_stats(b.fd, &rs));
@@ -1066,13 +1078,13 @@ TEST_F(ioctl, seek_seq)
 	BNEXT_MSG(&b, WAIT_MS, m[2]);
 	/* to next_seq: live only */
 	ASSERT_EQ(0, dev_stats(b.fd, &st));
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_SEQ, st.next_seq, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, st.next_seq, &sa));
 	EXPECT_EQ(0, sa.result);
 	EXPECT_EQ(st.next_seq, sa.seq);
 	EXPECT_EQ(0, pending(b.fd));
 	EXPECT_EQ(0, brd_next(&b, 0, &r));
 	/* the oldest retained: no loss */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_SEQ, st.first_seq, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, st.first_seq, &sa));
 	EXPECT_EQ(0, sa.result);
 	EXPECT_EQ(st.first_seq, sa.seq);
 	BNEXT(&b, WAIT_MS, &r);
@@ -1187,29 +1199,29 @@ TEST_F_TIMEOUT(ioctl, seek_time, 60)
 	ASSERT_LT(ts[1], ts[2]);
 
 	/* between the first and the second: the second */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, (ts[0] + ts[1]) / 2, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, (ts[0] + ts[1]) / 2, &sa));
 	EXPECT_EQ(0, sa.result);
 	EXPECT_EQ(seq[1], sa.seq);
 	BNEXT_MSG(&b, WAIT_MS, m[1]);
 	/* exactly the first one's time: the first */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, ts[0], &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, ts[0], &sa));
 	EXPECT_EQ(seq[0], sa.seq);
 	BNEXT_MSG(&b, WAIT_MS, m[0]);
 	/* one ns after the first: the second */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, ts[0] + 1, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, ts[0] + 1, &sa));
 	EXPECT_EQ(seq[1], sa.seq);
 	/* between the second and the third */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, ts[2] - 1, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, ts[2] - 1, &sa));
 	EXPECT_EQ(seq[2], sa.seq);
 	BNEXT_MSG(&b, WAIT_MS, m[2]);
 	/* after the last: next_seq, nothing to read */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, ts[2] + 1, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, ts[2] + 1, &sa));
 	ASSERT_EQ(0, dev_stats(b.fd, &st));
 	EXPECT_EQ(st.next_seq, sa.seq);
 	EXPECT_EQ(0, sa.result);
 	EXPECT_EQ(0, brd_next(&b, 0, &r));
 	/* time 0: the oldest retained, and never a loss record */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, 0, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, 0, &sa));
 	EXPECT_EQ(st.first_seq, sa.seq);
 	EXPECT_EQ(st.first_seq > 1 ? EVENTS_SEEK_DROPPED : 0, sa.result);
 	BNEXT(&b, WAIT_MS, &r);
@@ -1259,7 +1271,7 @@ TEST_F(ioctl, seek_to_dropped_seq)
 		uint64_t want_first = value ? value : 1;	/* max(value, 1) */
 		uint64_t t0 = now_ns(CLOCK_REALTIME), t1;
 
-		ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_SEQ, value, &sa));
+		ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, value, &sa));
 		EXPECT_EQ(EVENTS_SEEK_DROPPED, sa.result);
 		EXPECT_EQ(first, sa.seq);
 		ASSERT_EQ(0, rd_stats(b.fd, &rs));
@@ -1282,7 +1294,7 @@ TEST_F(ioctl, seek_to_dropped_seq)
 		const char *const pats[] = { "+no such prefix" };
 
 		ASSERT_EQ(0, set_filter(b.fd, 0, 0, pats, 1));
-		ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_SEQ, 1, &sa));
+		ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, 1, &sa));
 		EXPECT_EQ(EVENTS_SEEK_DROPPED, sa.result);
 		BNEXT(&b, WAIT_MS, &r);
 		ASSERT_TRUE(r.flags & EVENTS_RECORD_LOSS);
@@ -1311,16 +1323,16 @@ TEST_F(ioctl, seek_to_dropped_seq)
 
 	/* time seeks after drops: DROPPED but no loss record */
 	ASSERT_EQ(0, set_filter(b.fd, 0, 0, NULL, 0));
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, 0, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, 0, &sa));
 	EXPECT_EQ(EVENTS_SEEK_DROPPED, sa.result);
 	EXPECT_EQ(first, sa.seq);
 	BNEXT_MSG(&b, WAIT_MS, m);
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_SEQ, first, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, first, &sa));
 	BNEXT(&b, WAIT_MS, &r);
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, r.ts_real, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, r.ts_real, &sa));
 	EXPECT_EQ(0, sa.result) TH_LOG("exact time of the oldest is not a drop");
 	EXPECT_EQ(first, sa.seq);
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_TIME, r.ts_real - 1, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_TIME, r.ts_real - 1, &sa));
 	EXPECT_EQ(EVENTS_SEEK_DROPPED, sa.result);
 	EXPECT_EQ(first, sa.seq);
 	BNEXT_MSG(&b, WAIT_MS, m);
@@ -1444,6 +1456,9 @@ TEST_F(ioctl, filter_errors)
 	EXPECT_EQ(EINVAL, FILT(EVENTS_FILTER_NO_USER | EVENTS_FILTER_UID, (uint32_t)-1, 0, 0));
 	EXPECT_EQ(EINVAL, FILT(0, 0, EVENTS_FILTER_PATTERNS_MAX + 1, u64ptr(p)));
 	EXPECT_EQ(EINVAL, FILT(0, 0, ~0U, u64ptr(p)));
+	/* no patterns, but a pointer to them */
+	EXPECT_EQ(EINVAL, FILT(0, 0, 0, u64ptr(p)));
+	EXPECT_EQ(EINVAL, FILT(EVENTS_FILTER_NO_KERNEL, 0, 0, u64ptr(p)));
 	EXPECT_EQ(0, FILT(0, 0, EVENTS_FILTER_PATTERNS_MAX, u64ptr(p)));
 	EXPECT_EQ(EFAULT, FILT(0, 0, 1, 0));
 	EXPECT_EQ(EFAULT, FILT(0, 0, 1, u64ptr(bad_ptr(4096))));
@@ -1876,10 +1891,11 @@ TEST_F_TIMEOUT(ovf, filter_loss_exact, 300)
 	read_n++;
 	EXPECT_EQ(0, brd_next(&b, 0, &r));
 	ASSERT_EQ(0, rd_stats(b.fd, &rs));
-	EXPECT_EQ(read_n, rs.read);
+	EXPECT_EQ(read_n + 1, rs.read);		/* and the start record */
 	EXPECT_EQ(want_count, rs.lost);
 	EXPECT_EQ(S + n + 2, rs.seq);
-	EXPECT_EQ(n + 1, rs.read + rs.lost + rs.filtered)
+	/* every record from start to end is read, lost or filtered */
+	EXPECT_EQ(n + 2, rs.read + rs.lost + rs.filtered)
 		TH_LOG("read %" PRIu64 " lost %" PRIu64 " filtered %" PRIu64,
 		       rs.read, rs.lost, rs.filtered);
 	brd_free(&b);
@@ -2082,7 +2098,7 @@ TEST_F(ioctl, reader_stats)
 	EXPECT_EQ(4, rs.read);
 	EXPECT_EQ(r.seq + 1, rs.seq);
 	/* reading again after a seek counts again */
-	ASSERT_EQ(0, seek_to(b.fd, EVENTS_SEEK_SEQ, r.seq, &sa));
+	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, r.seq, &sa));
 	ASSERT_EQ(0, rd_stats(b.fd, &rs));
 	EXPECT_EQ(r.seq, rs.seq);
 	BNEXT(&b, WAIT_MS, &r);
@@ -2126,7 +2142,9 @@ TEST_F(ioctl, clear)
 		WRITE(self->fd, m[i]);
 	}
 	/* br reads one, done reads all, tr none */
+	br.rdsize = align8(HDR + strlen(m[0]));
 	BNEXT(&br, WAIT_MS, &r);
+	br.rdsize = 0;
 	ASSERT_TRUE(brec_is(&r, m[0]));
 	s0 = r.seq;
 	for (i = 0; i < 3; i++)
@@ -2383,9 +2401,10 @@ struct race {
 	atomic_int end_known;
 };
 
-static size_t race_len(unsigned long i)
+/* Filler after the "race <mark> w<id> <i> " prefix of record i. */
+static size_t race_fill(unsigned long i)
 {
-	return 24 + (i * 37) % 300;
+	return (i * 37) % 300;
 }
 
 struct race_w {
@@ -2402,9 +2421,9 @@ static void *race_writer(void *arg)
 	char buf[512];
 
 	for (i = 0; !atomic_load(&rc->stop); i++) {
-		size_t len = race_len(i);
 		int hl = snprintf(buf, sizeof(buf), "race %s w%d %lu ", rc->mark,
 				  id, i);
+		size_t len = hl + race_fill(i);
 
 		memset(buf + hl, 'a' + (i + id) % 26, len - hl);
 		if (write(rc->wfd[id], buf, len) != (ssize_t)len)
@@ -2429,7 +2448,7 @@ static int race_check_payload(const struct race *rc, const uint8_t *p,
 	if (sscanf((const char *)p + hl, "%d %lu ", &id, &i) != 2)
 		return -1;
 	hl = snprintf(pfx, sizeof(pfx), "race %s w%d %lu ", rc->mark, id, i);
-	if (n != race_len(i) || memcmp(p, pfx, hl))
+	if (n != hl + race_fill(i) || memcmp(p, pfx, hl))
 		return -1;
 	for (k = hl; k < n; k++)
 		if (p[k] != 'a' + (i + id) % 26)
@@ -2686,7 +2705,7 @@ static int ns_read(struct ns_result *res, uint64_t seq, char msgs[3][160],
 		return 1;
 	}
 	if (seek_to(tr.fd, EVENTS_SEEK_SEQ, seq, NULL) ||
-	    seek_to(b.fd, EVENTS_SEEK_SEQ, seq, NULL)) {
+	    bseek(&b, EVENTS_SEEK_SEQ, seq, NULL)) {
 		snprintf(res->why, sizeof(res->why), "seek failed");
 		return 1;
 	}
