@@ -1954,7 +1954,8 @@ TEST_F_TIMEOUT(ovf, filter_overflow_silent, 300)
 	ASSERT_EQ(0, rd_stats(b.fd, &rs));
 	EXPECT_EQ(1, rs.read);
 	EXPECT_EQ(0, rs.lost);
-	EXPECT_EQ((uint64_t)n, rs.filtered);
+	EXPECT_EQ((uint64_t)n, rs.filtered)
+		TH_LOG("the skipped records dropped before they were read count too");
 	close(ep);
 	brd_free(&b);
 }
