@@ -9,7 +9,7 @@
 set -eu
 
 FIXED="qemu-system-x86 busybox-static cpio gzip kmod sparse gcc make libc6-dev
-linux-image-amd64 linux-headers-amd64 linux-source-6.12 xz-utils perl"
+linux-image-amd64 linux-headers-amd64 linux-source-6.12 xz-utils perl gcc-multilib"
 
 # installed PKG: true when PKG is fully installed.
 installed() {

@@ -205,6 +205,39 @@ check "module parameters are read-only (0444)" \
 # --- the harness suite ---------------------------------------------------
 run_ksft events_test 1500 "$DIR/events_test"
 
+# --- ioctls and binary records -------------------------------------------
+# events_ioctl_test loads events_api_test.ko from here for kernel records.
+export EVENTS_MODDIR="$MODDIR"
+run_ksft events_ioctl_test 1500 "$DIR/events_ioctl_test"
+check "the ioctl tests left ring_size at 1048576" test "$(param ring_size)" = 1048576
+
+# The same tests as a 32-bit program: every ioctl through compat_ioctl
+# (the race is left to the 64-bit run). Debian's kernels have IA32
+# emulation; the tinyconfig-based debug kernels may not.
+m32=$DIR/events_ioctl_test32
+if [ ! -f "$m32" ]; then
+	not_ok "events_ioctl_test32 is built (gcc-multilib missing on the host?)"
+else
+	# -l lists the tests and exits with KSFT_SKIP (4); the shell says
+	# 126 or more when the kernel cannot execute the program at all.
+	"$m32" -l >"$T/m32.out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] || [ $rc -eq 4 ]; then
+		run_ksft events_ioctl_test32 1500 "$m32" -T clear_resize_race
+	elif [ ! -e /proc/sys/abi/vsyscall32 ] && [ $rc -ge 126 ]; then
+		show "$T/m32.out"
+		case $(uname -r) in
+		*-amd64)
+			not_ok "events_ioctl_test32 runs on a Debian kernel (status $rc)" ;;
+		*)
+			ok "events_ioctl_test32 not run: $(uname -r) has no IA32 emulation (status $rc)" ;;
+		esac
+	else
+		show "$T/m32.out"
+		not_ok "events_ioctl_test32 starts (status $rc)"
+	fi
+fi
+
 # --- overflow under several ring sizes -----------------------------------
 # The overflow tests under several capacities: the smallest ring (which
 # needs a smaller max_payload to hold one event), the smallest that holds
@@ -221,6 +254,10 @@ for conf in "ring_size=4096 max_payload=1024" ring_size=8192 \
 	# The stress test too: with a small ring its readers do lose events.
 	run_ksft "events_test -f overflow (${conf:-defaults})" 900 \
 		"$DIR/events_test" -f overflow -t stress_writers_readers
+	# Filters while the ring overflows: skipped records neither wake
+	# readers nor count as lost, matching ones are counted exactly.
+	run_ksft "events_ioctl_test -f ovf (${conf:-defaults})" 900 \
+		"$DIR/events_ioctl_test" -f ovf
 done
 
 # --- reload starts fresh -------------------------------------------------
