@@ -392,6 +392,8 @@ static size_t events_fill(struct events_reader *r, char *buf, size_t avail,
 			done = len;
 			c->lost += loss.count;
 		}
+		/* The dropped records the filter would have skipped. */
+		c->filtered += head_seq - c->seq - loss.count;
 		events_cursor_to_head(r, c);
 	}
 
@@ -645,10 +647,11 @@ out_free:
 }
 
 /*
- * Records a reader has lost and not yet been told about, or 0. For the
- * reader's own ioctls (under its lock) exactly, and for poll() as a hint.
+ * Records a reader has lost and not yet been told about, or 0; in
+ * *@dropped, all the records dropped under it. For the reader's own ioctls
+ * (under its lock) exactly, and for poll() as a hint.
  */
-static u64 events_pending_loss(struct events_reader *r)
+static u64 events_pending_loss(struct events_reader *r, u64 *dropped)
 {
 	struct events_ring *ring = &events_dev.ring;
 	struct events_cursor c = {
@@ -668,6 +671,7 @@ static u64 events_pending_loss(struct events_reader *r)
 	if (c.seq < head_seq)
 		n = events_loss_count(r, &c, head_seq);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	*dropped = c.seq < head_seq ? head_seq - c.seq : 0;
 	return n;
 }
 
@@ -675,6 +679,7 @@ static __poll_t events_poll(struct file *file, poll_table *wait)
 {
 	struct events_reader *r = file->private_data;
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+	u64 dropped;
 
 	poll_wait(file, events_reader_wq(r), wait);
 	/*
@@ -686,7 +691,7 @@ static __poll_t events_poll(struct file *file, poll_table *wait)
 		if (!READ_ONCE(r->partial) &&
 		    atomic64_read(&r->seq) <
 		    atomic64_read(&events_dev.ring.head_seq) &&
-		    (!READ_ONCE(r->watch) || events_pending_loss(r)))
+		    (!READ_ONCE(r->watch) || events_pending_loss(r, &dropped)))
 			mask |= EPOLLPRI;
 	}
 	return mask;
@@ -1067,14 +1072,16 @@ static long events_ioc_reader_stats(struct events_reader *r,
 				    void __user *uarg)
 {
 	struct events_reader_stats st = { 0 };
+	u64 lost, dropped;
 
 	if (mutex_lock_interruptible(&r->lock))
 		return -ERESTARTSYS;
+	lost = events_pending_loss(r, &dropped);
 	st.format = r->format;
 	st.seq = r->cur.seq;
 	st.read = r->cur.read;
-	st.lost = r->cur.lost + events_pending_loss(r);
-	st.filtered = r->cur.filtered;
+	st.lost = r->cur.lost + lost;
+	st.filtered = r->cur.filtered + dropped - lost;
 	mutex_unlock(&r->lock);
 	return events_args_out(uarg, &st, sizeof(st));
 }

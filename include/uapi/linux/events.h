@@ -9,8 +9,10 @@
  * which the caller sets to sizeof() the structure it was built with. The
  * kernel accepts a smaller size as long as it covers the first version of
  * the structure, and a larger one as long as the bytes it does not know
- * are zero (E2BIG otherwise). Output structures are filled up to the
- * smaller of the two sizes, and size is set to the number of bytes the
+ * are zero (E2BIG otherwise). Results (EVENTS_IOC_READER_STATS,
+ * EVENTS_IOC_STATS, and the outputs of EVENTS_IOC_SEEK) are written up to
+ * the smaller of the two sizes, the rest of a larger caller structure is
+ * zeroed whatever it held, and size is set to the number of bytes the
  * kernel wrote. The size bits of the ioctl numbers are not checked: the
  * size field is. Padding and reserved fields must be zero.
  */
