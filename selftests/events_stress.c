@@ -1060,6 +1060,16 @@ static void *kwriter_main(void *arg)
  * and a kernel thread tens of thousands: this is how a run reaches a
  * million events in its time budget.
  */
+static uint64_t user_written(void)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < g.nr_writers; i++)
+		n += LOAD(g.written[i]);
+	return n;
+}
+
 static void flood(uint64_t logged)
 {
 	int64_t start = ev_now_ms();
@@ -1487,9 +1497,7 @@ int main(int argc, char **argv)
 	STORE(g.stop_kwriter, 1);
 	if (g.kmod_path)
 		pthread_join(kwriter, NULL);
-	for (i = 0, total_user = 0; i < g.nr_writers; i++)
-		total_user += g.written[i];
-	flood(total_user + g.kevents);
+	flood(user_written() + g.kevents);
 	pthread_mutex_lock(&g.seek_lock);
 	STORE(g.stopping, 1);
 	pthread_mutex_unlock(&g.seek_lock);
