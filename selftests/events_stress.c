@@ -62,8 +62,9 @@
 #define END_TIMEOUT_S	60
 #define BIG_READ	(256 * 1024)
 #define KLOAD_TIMEOUT_S	60	/* per context, for each api test load */
-#define FLOOD_BURST_MAX	250000
-#define FLOOD_TIMEOUT_S	600
+#define FLOOD_BURST_MAX	100000
+#define FLOOD_TIMEOUT_S	120	/* per context, for each flood load */
+#define FLOOD_CAP_S	360	/* no new flood load after this */
 
 #define NR_KCTX		4
 static const char *const kctx_name[NR_KCTX] = {
@@ -1082,7 +1083,8 @@ static void flood(uint64_t logged)
 		fail("open %s: %s", g.kmod_path, strerror(errno));
 		return;
 	}
-	while (!failed() && logged < g.flood) {
+	while (!failed() && logged < g.flood &&
+	       ev_now_ms() - start < FLOOD_CAP_S * 1000LL) {
 		uint64_t burst = g.flood - logged;
 
 		if (burst > FLOOD_BURST_MAX)
@@ -1397,7 +1399,8 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	alarm(g.duration + 2 * END_TIMEOUT_S + 2 * PING_TIMEOUT_S + 120);
+	alarm(g.duration + 2 * END_TIMEOUT_S + 2 * PING_TIMEOUT_S + 120 +
+	      (g.flood ? FLOOD_CAP_S + 4 * FLOOD_TIMEOUT_S : 0));
 
 	if (g.kmod_path && !root) {
 		printf("events_stress: not root: no kernel writer\n");

@@ -424,7 +424,7 @@ done
 # evstress_flood events (-F), still checked by every reader.
 check "load ring_size=65536 for the stress test" load ring_size=65536
 stress_limit=$((stress_secs * 3 + 120))
-[ "$stress_flood" = 0 ] || stress_limit=$((stress_limit + 600))
+[ "$stress_flood" = 0 ] || stress_limit=$((stress_limit + 900))
 timeout "$stress_limit" "$DIR/events_stress" -d "$stress_secs" \
 	-e "$stress_min" -k "$MODDIR/events_api_test.ko" -B "$stress_burst" \
 	-F "$stress_flood" >"$T/stress.out" 2>&1
