@@ -217,21 +217,21 @@ check "the ioctl tests left ring_size at 1048576" test "$(param ring_size)" = 10
 m32=$DIR/events_ioctl_test32
 if [ ! -f "$m32" ]; then
 	not_ok "events_ioctl_test32 is built (gcc-multilib missing on the host?)"
+elif [ ! -e /proc/sys/abi/vsyscall32 ]; then
+	# No IA32 emulation (CONFIG_IA32_EMULATION registers abi.vsyscall32):
+	# fine for the self-built debug kernels, a failure for Debian's.
+	case $(uname -r) in
+	*-amd64)
+		not_ok "events_ioctl_test32: $(uname -r) has IA32 emulation" ;;
+	*)
+		ok "events_ioctl_test32 not run: $(uname -r) has no IA32 emulation" ;;
+	esac
 else
-	# -l lists the tests and exits with KSFT_SKIP (4); the shell says
-	# 126 or more when the kernel cannot execute the program at all.
+	# -l lists the tests and exits with KSFT_SKIP (4).
 	"$m32" -l >"$T/m32.out" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ] || [ $rc -eq 4 ]; then
 		run_ksft events_ioctl_test32 1500 "$m32" -T clear_resize_race
-	elif [ ! -e /proc/sys/abi/vsyscall32 ] && [ $rc -ge 126 ]; then
-		show "$T/m32.out"
-		case $(uname -r) in
-		*-amd64)
-			not_ok "events_ioctl_test32 runs on a Debian kernel (status $rc)" ;;
-		*)
-			ok "events_ioctl_test32 not run: $(uname -r) has no IA32 emulation (status $rc)" ;;
-		esac
 	else
 		show "$T/m32.out"
 		not_ok "events_ioctl_test32 starts (status $rc)"
