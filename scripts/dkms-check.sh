@@ -5,7 +5,9 @@
 # Usage: scripts/dkms-check.sh [NAME...]    (NAME as for scripts/kernels.sh; default 6.1 6.12)
 # Prints TAP, then "N passed, N failed"; writes "N N" to build/dkms.result; exits 1 on any
 # failure. Leaves no events module registered with dkms and no /usr/src/events-*, even
-# after a failed or interrupted earlier run.
+# after a failed or interrupted earlier run. The trees it adds carry a marker file; when
+# dkms knows an events it did not add (a real installation), it changes nothing and
+# reports the check skipped ("0 0").
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,13 +41,36 @@ if ! command -v dkms >/dev/null; then
 	finish
 fi
 
-# cleanup: unregister every version of events and remove its sources; quiet, idempotent.
+MARK=.events-dkms-check
+
+# known_versions: the versions of events that dkms has, added or just in /usr/src.
+known_versions() {
+	{
+		dkms status events 2>/dev/null | sed -n 's|^events/\([^,:]*\)[,:].*|\1|p'
+		for d in /var/lib/dkms/events/* /usr/src/events-*; do
+			[ -d "$d" ] && [ ! -L "$d" ] && echo "${d##*/events[-/]}"
+		done
+	} | sort -u
+}
+
+# foreign: print the versions that this script did not add (no marker in their source).
+foreign() {
+	local v
+	for v in $(known_versions); do
+		[ -e "/usr/src/events-$v/$MARK" ] || echo "$v"
+	done
+}
+
+# cleanup: unregister this script's versions of events and remove their sources; quiet,
+# idempotent.
 cleanup() {
 	local v
-	for v in $(dkms status events 2>/dev/null | sed -n 's|^events/\([^,:]*\)[,:].*|\1|p' | sort -u); do
+	for v in $(known_versions); do
+		[ -e "/usr/src/events-$v/$MARK" ] || continue
 		dkms remove "events/$v" --all >/dev/null 2>&1 || true
+		rm -rf "/var/lib/dkms/events/$v" "/usr/src/events-$v"
 	done
-	rm -rf /var/lib/dkms/events /usr/src/events-*
+	rmdir /var/lib/dkms/events 2>/dev/null || true
 }
 
 VERSION=$(sed -n 's/^VERSION := //p' "$ROOT/Makefile")
@@ -56,9 +81,18 @@ VERSION=${conf_version:-$VERSION}
 [ -n "$VERSION" ] || finish
 
 cleanup
+others=$(foreign | paste -sd ' ' -)
+if [ -n "$others" ]; then
+	echo "# SKIP: dkms has events $others, installed on this machine by hand or a package:"
+	echo "# not touching it (dkms remove events/VERSION --all would allow this check)"
+	echo "dkms: skipped"
+	echo "0 0" >"$ROOT/build/dkms.result"
+	exit 0
+fi
 trap 'cleanup >/dev/null 2>&1' EXIT
 S=/usr/src/events-$VERSION
 mkdir -p "$S"
+: >"$S/$MARK"
 (cd "$ROOT" && tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod' \
 	--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers \
 	dkms.conf Makefile Kbuild kmod include) | tar -xf - -C "$S"
