@@ -25,6 +25,7 @@ PREFIX ?= /usr/local
 UDEVDIR ?= $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/lib/udev)
 MODULESLOADDIR ?= /etc/modules-load.d
 INSTALL_MOD_DIR ?= updates
+MOD_PATH = $(or $(DESTDIR),$(INSTALL_MOD_PATH))
 KVER = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 sign_key = $(patsubst "%",%,$(shell sed -n 's/^CONFIG_MODULE_SIG_KEY=//p' \
 	$(KDIR)/include/config/auto.conf 2>/dev/null))
@@ -74,11 +75,12 @@ unload:
 # The test module (events_api_test) is not installed. Headers have no System.map, so
 # kbuild skips depmod: run it here when installing on this machine.
 modules_install: modules
+	@test -n "$(KVER)" || { echo "no kernel release in $(KDIR)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
-		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) \
+		$(if $(MOD_PATH),INSTALL_MOD_PATH=$(MOD_PATH)) \
 		$(if $(call sign_key_exists),,CONFIG_MODULE_SIG_ALL=) modules_install
-	rm -f $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/kmod/events_api_test.ko*
-	$(if $(DESTDIR),,depmod -a $(KVER))
+	rm -f $(MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/kmod/events_api_test.ko*
+	$(if $(MOD_PATH),,depmod -a $(KVER))
 
 # The tools, library, pkg-config file, man pages and unit come from userspace/'s
 # own install target (skipped while it has none). On this machine (no DESTDIR),
