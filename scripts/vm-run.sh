@@ -187,7 +187,7 @@ if [ "$MODE" = tools ]; then
 	printf "%s='%s'\n" EVENTS_REPO "$SRC" EVENTS_TOOLS "$TOOLS_OUT" EVENTS_LIB "$TOOLS_OUT" \
 		EVENTS_MODDIR /run/events >"$R/tools.env"
 	mkdir -p "$R/lib/tools-modules"
-	for m in 9p 9pnet_virtio overlay; do
+	for m in virtio_pci 9p 9pnet_virtio overlay; do
 		modprobe -S "$KVER" --show-depends "$m" ||
 			echo "# modprobe: no module $m for $KVER" >&2
 	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r path; do
