@@ -15,7 +15,8 @@
 # "KVER: X passed, Y failed", writes "X Y" to build/KVER/result, exits 1 on any failure.
 #
 # Environment:
-#   VM_TIMEOUT     hard limit for the boot in seconds (default: check 900, demo 300, shell 3600)
+#   VM_TIMEOUT     hard limit for the boot in seconds (default: check 900, tools 600,
+#                  demo 300, shell and bench 3600)
 #   VM_MACHINE     QEMU machine (default pc; microvm boots ~0.5 s faster on an idle host,
 #                  but has no HPET/PM timer: on a busy host the kernel's TSC calibration
 #                  against the PIT fails and the boot hangs)
