@@ -58,6 +58,7 @@ k61=$("$ROOT/scripts/kernels.sh" 6.1)
 ksrc=$("$ROOT/scripts/ksrc.sh")
 files=()
 for f in "$SRC"/kmod/*.[ch] "$SRC"/include/uapi/linux/*.h "$SRC"/include/linux/*.h; do
+	case $f in *.mod.c) continue ;; esac	# kbuild's, left by an in-tree build
 	[ -f "$f" ] && files+=("${f#"$SRC"/}")
 done
 if [ ${#files[@]} -eq 0 ]; then
