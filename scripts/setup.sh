@@ -8,8 +8,12 @@
 # (-rt-amd64) image and headers of the same version.
 set -eu
 
+# The tools VM mode boots the host's root read-only, so what its guest runs
+# (rsyslogd, jq, python3, logger, ip) is installed here, on the host.
 FIXED="qemu-system-x86 busybox-static cpio gzip kmod sparse gcc make libc6-dev
-linux-image-amd64 linux-headers-amd64 linux-source-6.12 xz-utils perl"
+linux-image-amd64 linux-headers-amd64 linux-source-6.12 xz-utils perl
+rsyslog jq python3 bsdutils iproute2 dkms libsystemd-dev pkg-config clang
+groff-base gcc-multilib"
 
 # installed PKG: true when PKG is fully installed.
 installed() {

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Build the events modules for one kernel, boot them in a QEMU VM with a busybox initramfs, report.
 #
-# Usage: scripts/vm-run.sh KVER check|demo|shell|bench
+# Usage: scripts/vm-run.sh KVER check|demo|shell|bench|tools
 #   check  run the selftests in the guest (selftests/run_guest.sh)
+#   tools  the host's root filesystem as the guest's (virtio-9p, read-only, under a tmpfs
+#          overlay): rsyslogd, events.ko loaded, then userspace/tests/run_tools_guest.sh
+#          (or scripts/guest/tools-smoke.sh) with the tools built by `make -C userspace`
 #   demo   run the scripted demo (scripts/guest/demo.sh)
 #   bench  events_bench against pipes, AF_UNIX and /dev/kmsg (BENCH_ARGS: its options)
 #   shell  the demo, then an interactive shell in the guest (needs a terminal;
@@ -23,6 +26,8 @@
 #   EVENTS_SRC     tree to take Kbuild, kmod/, include/ and selftests/*.sh from (default: this repo)
 #   SELFTESTS_OUT  selftest binaries (default: build/selftests, from
 #                  `make -C selftests OUTPUT=$PWD/build/selftests`)
+#   TOOLS_OUT      tools mode: where `make -C userspace OUTPUT=... all` builds the tools and
+#                  libevents.so (default: build/tools); TOOLS_BUILD=0 skips that build
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +35,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 
 usage() {
-	echo "usage: $0 KVER check|demo|shell|bench" >&2
+	echo "usage: $0 KVER check|demo|shell|bench|tools" >&2
 	exit 2
 }
 [ $# -eq 2 ] || usage
@@ -38,6 +43,7 @@ KVER=$1
 MODE=$2
 case $MODE in
 check) timeout_default=900 ;;
+tools) timeout_default=600 ;;
 demo) timeout_default=300 ;;
 bench) timeout_default=3600 ;;
 shell)
@@ -55,6 +61,7 @@ SRC=${EVENTS_SRC:-$ROOT}
 ST_OUT=${SELFTESTS_OUT:-$ROOT/build/selftests}
 KIMG=${VM_KERNEL:-/boot/vmlinuz-$KVER}
 KDIR=${VM_KDIR:-/lib/modules/$KVER/build}
+TOOLS_OUT=${TOOLS_OUT:-$ROOT/build/tools}
 B=$ROOT/build/$KVER
 
 # Log lines in the guest's dmesg that fail "kernel log clean", and known harmless
@@ -92,6 +99,37 @@ mapfile -t modules < <(find "$B/src" -name '*.ko' | sort)
 if [ ${#modules[@]} -eq 0 ]; then
 	echo "not ok - module build for $KVER produced no .ko"
 	finish 0 1
+fi
+
+# --- tools (tools mode) ---------------------------------------------------
+# Built on the host; the guest sees them, and the whole repo, through the 9p root.
+if [ "$MODE" = tools ]; then
+	case $SRC$TOOLS_OUT in
+	*"'"* | *[[:space:]]*)
+		echo "vm-run: tools mode needs paths without quotes or blanks: $SRC $TOOLS_OUT" >&2
+		exit 2 ;;
+	esac
+	# The guest has fresh tmpfs there: it would not see the host's files.
+	for d in "$SRC" "$TOOLS_OUT"; do
+		case $d/ in
+		/tmp/* | /run/* | /var/tmp/* | /var/log/*)
+			echo "vm-run: tools mode: the guest cannot see $d (tmpfs there)" >&2
+			exit 2 ;;
+		esac
+	done
+	if [ "${TOOLS_BUILD:-1}" = 0 ]; then
+		echo "== tools: not built (TOOLS_BUILD=0), using $TOOLS_OUT"
+	elif ! make -C "$SRC/userspace" -n all >/dev/null 2>&1; then
+		echo "# userspace/Makefile has no 'all' target: no tools built"
+	else
+		echo "== tools: make -C userspace OUTPUT=$TOOLS_OUT all"
+		mkdir -p "$TOOLS_OUT"
+		if ! make -C "$SRC/userspace" OUTPUT="$TOOLS_OUT" all >"$B/tools-build.log" 2>&1; then
+			sed 's/^/  /' "$B/tools-build.log"
+			echo "not ok - userspace build (log: build/$KVER/tools-build.log)"
+			finish 0 1
+		fi
+	fi
 fi
 
 # --- initramfs -----------------------------------------------------------
@@ -134,7 +172,7 @@ depmod -b "$R" "$KVER"
 # Selftests: the binaries of SELFTESTS_OUT plus selftests/*.sh (run_guest.sh is the driver).
 if [ -d "$ST_OUT" ]; then
 	find "$ST_OUT" -maxdepth 1 -type f ! -name '*.o' ! -name '*.d' -exec cp -p {} "$R/selftests/" \;
-else
+elif [ "$MODE" != tools ]; then
 	echo "# no selftest binaries in $ST_OUT (make -C selftests OUTPUT=$ST_OUT)"
 fi
 for f in "$SRC"/selftests/*.sh; do
@@ -142,6 +180,31 @@ for f in "$SRC"/selftests/*.sh; do
 done
 [ "$MODE" != check ] || [ -e "$R/selftests/run_guest.sh" ] ||
 	echo "# selftests/run_guest.sh missing: the check will fail"
+# Tools mode: the stage-2 scripts, their environment and, uncompressed for busybox's
+# insmod, the modules that mount the host's root (9p over virtio, overlayfs) in load order.
+if [ "$MODE" = tools ]; then
+	install -m 0755 "$ROOT/scripts/guest/tools.sh" "$ROOT/scripts/guest/tools-smoke.sh" "$R/"
+	printf "%s='%s'\n" EVENTS_REPO "$SRC" EVENTS_TOOLS "$TOOLS_OUT" EVENTS_LIB "$TOOLS_OUT" \
+		EVENTS_MODDIR /run/events >"$R/tools.env"
+	mkdir -p "$R/lib/tools-modules"
+	for m in 9p 9pnet_virtio overlay; do
+		modprobe -S "$KVER" --show-depends "$m" ||
+			echo "# modprobe: no module $m for $KVER" >&2
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r path; do
+		name=${path##*/}
+		name=${name%.xz}
+		name=${name%.zst}
+		name=${name%.gz}
+		case $path in
+		*.xz) xz -dc "$path" ;;
+		*.zst) zstd -dc "$path" ;;
+		*.gz) gzip -dc "$path" ;;
+		*) cat "$path" ;;
+		esac >"$R/lib/tools-modules/$name"
+		echo "$name" >>"$R/lib/tools-modules/order"
+	done
+	touch "$R/lib/tools-modules/order"
+fi
 INITRD=$B/initramfs.cpio.gz
 (cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$INITRD"
@@ -182,6 +245,12 @@ append="console=ttyS0 panic=-1 quiet printk.devkmsg=on evmode=$MODE evtimeout=$g
 [ "$ACCEL" = kvm ] || append="$append tsc=reliable"
 qemu=(qemu-system-x86_64 -M "$MACHINE" -accel "$ACCEL" -cpu max -smp 2 -m 1024
 	-nodefaults -display none -no-reboot -kernel "$KIMG" -initrd "$INITRD" -append "$append")
+# The host's root for the tools mode: read-only, like virtme; remap keeps inode numbers
+# unique across the host's submounts.
+# shellcheck disable=SC2054 # QEMU's option values are comma lists
+[ "$MODE" != tools ] || qemu+=(
+	-fsdev local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot)
 if [ "$MODE" = shell ]; then
 	qemu+=(-serial mon:stdio)
 	stdin=/dev/stdin
