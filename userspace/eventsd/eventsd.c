@@ -1103,7 +1103,7 @@ int main(int argc, char **argv)
 			logmsg("%s: %s", dev, strerror(-ret));
 		return EXIT_FAILURE;
 	}
-	if (apply_filter(&d, &d.cfg))
+	if (d.cfg.nr_patterns && apply_filter(&d, &d.cfg))
 		return EXIT_FAILURE;
 
 	/* Where to start: after the last event a previous run forwarded. */

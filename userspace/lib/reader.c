@@ -257,7 +257,7 @@ int evl_set_filter(struct evl_reader *r, const struct evl_filter *f)
 		a.flags |= EVENTS_FILTER_NO_USER;
 	a.uid = f ? OPT(f, uid, 0U) : 0;
 	a.nr_patterns = n;
-	a.patterns = (uintptr_t)kp;
+	a.patterns = n ? (uintptr_t)kp : 0;
 	return ioctl(r->fd, EVENTS_IOC_SET_FILTER, &a) ? -errno : 0;
 }
 
