@@ -201,8 +201,9 @@ t "the TCP sink drops and counts" sh -c "grep 'sink syslog:tcp' $W/s.err | tail 
 t "the file sink drops nothing" sh -c "grep 'sink json:' $W/s.err | tail -n 1 | grep -q 'dropped 0,' &&
 	jq -r 'if .type == \"loss\" then \"\(.first_seq) \(.last_seq)\" else \"\(.seq) \(.seq)\" end' $W/s.jsonl |
 	awk 'NR > 1 && \$1 != p + 1 { exit 1 } { p = \$2 }'"
-kill -TERM "$(cat $W/s.pid)"; rm -f $W/s.pid; wait "$(cat $W/tcp.pid 2>/dev/null)" 2>/dev/null
-kill "$(cat $W/tcp.pid)" 2>/dev/null; rm -f $W/tcp.pid
+kill -TERM "$(cat $W/s.pid)"; rm -f $W/s.pid
+kill "$(cat $W/tcp.pid)" 2>/dev/null; wait "$(cat $W/tcp.pid)" 2>/dev/null
+rm -f $W/tcp.pid
 
 # SIGHUP rereads the configuration
 printf 'sink = json:%s\nstart = new\n' $W/h1.jsonl > $W/h.conf
