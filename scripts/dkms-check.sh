@@ -15,26 +15,10 @@ mkdir -p "$ROOT/build"
 echo "0 1" >"$ROOT/build/dkms.result"
 [ $# -gt 0 ] || set -- 6.1 6.12
 
-pass=0
-fail=0
-# t DESC CMD...: one TAP line for CMD's status.
-t() {
-	local d=$1
-	shift
-	if "$@"; then
-		echo "ok - $d"
-		pass=$((pass + 1))
-	else
-		echo "not ok - $d"
-		fail=$((fail + 1))
-	fi
-}
-finish() {
-	echo "dkms: $pass passed, $fail failed"
-	echo "$pass $fail" >"$ROOT/build/dkms.result"
-	[ "$fail" -eq 0 ]
-	exit
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT/scripts/lib.sh"
+t() { ev_t "$@"; }
+finish() { ev_finish dkms; }
 
 if ! command -v dkms >/dev/null; then
 	t "dkms installed (scripts/setup.sh)" false

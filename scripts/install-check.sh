@@ -15,26 +15,10 @@ PREFIX=/opt/events
 mkdir -p "$ROOT/build"
 echo "0 1" >"$ROOT/build/install.result"
 
-pass=0
-fail=0
-# t DESC CMD...: one TAP line for CMD's status.
-t() {
-	local d=$1
-	shift
-	if "$@"; then
-		echo "ok - $d"
-		pass=$((pass + 1))
-	else
-		echo "not ok - $d"
-		fail=$((fail + 1))
-	fi
-}
-finish() {
-	echo "install: $pass passed, $fail failed"
-	echo "$pass $fail" >"$ROOT/build/install.result"
-	[ "$fail" -eq 0 ]
-	exit
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT/scripts/lib.sh"
+t() { ev_t "$@"; }
+finish() { ev_finish install; }
 
 if ! KVER=$("$ROOT/scripts/kernels.sh" "${1:-6.12}"); then
 	t "a kernel with headers for ${1:-6.12}" false

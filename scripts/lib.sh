@@ -24,3 +24,26 @@ ev_build() {
 	rm -f "$_log.rc"
 	return "$_rc"
 }
+
+# A host-side check's TAP counters: ev_t DESC CMD... prints one TAP line for
+# CMD's status; ev_finish NAME prints "NAME: X passed, Y failed", writes
+# "X Y" to build/NAME.result and exits 1 on any failure.
+ev_pass=0
+ev_fail=0
+ev_t() {
+	local d=$1
+	shift
+	if "$@"; then
+		echo "ok - $d"
+		ev_pass=$((ev_pass + 1))
+	else
+		echo "not ok - $d"
+		ev_fail=$((ev_fail + 1))
+	fi
+}
+ev_finish() {
+	echo "$1: $ev_pass passed, $ev_fail failed"
+	echo "$ev_pass $ev_fail" >"$ROOT/build/$1.result"
+	[ "$ev_fail" -eq 0 ]
+	exit
+}
