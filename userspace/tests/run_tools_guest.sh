@@ -3,7 +3,8 @@
 #
 # Tests of evctl and eventsd against the real /dev/events, run as root in
 # the tools VM (scripts/vm-run.sh KVER tools): the host's root filesystem,
-# tmpfs on /tmp, events.ko loaded, rsyslogd on /dev/log.
+# tmpfs on /tmp, events.ko loaded, rsyslogd on /dev/log. The journal sink's
+# test starts systemd-journald itself (PID 1 there is not systemd).
 #   EVENTS_TOOLS  directory holding evctl and eventsd
 #   EVENTS_LIB    directory holding libevents.so.0
 # Prints TAP lines; exits with the number of failures.
@@ -219,12 +220,77 @@ t "SIGHUP reload switches sinks" sh -c "wait_grep() { i=0; until grep -q \"\$1\"
 	wait_grep '$tag after hup' $W/h2.jsonl && ! grep -q '$tag after hup' $W/h1.jsonl"
 p=$(cat $W/h.pid); kill -TERM $p; wait $p; rm -f $W/h.pid
 
-# the journal
-if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ]; then
-	n=$((n + 1))
-	echo "ok $n - # SKIP journald cannot run without systemd as PID 1"
-elif "$EVENTSD" --help | grep -q 'Journal sink: available'; then
-	ok "journal sink (not tested further here)"
+# the journal: systemd-journald needs no systemd as PID 1 when started by
+# hand; it binds /run/systemd/journal/{socket,stdout,dev-log} (not /dev/log,
+# which stays rsyslogd's) and, with no /var/log/journal, writes to
+# /run/log/journal.
+jd=/lib/systemd/systemd-journald
+skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
+if ! "$EVENTSD" --help | grep -q 'Journal sink: available'; then
+	skip "eventsd built without libsystemd: no journal sink"
+elif [ ! -x $jd ] || ! command -v journalctl >/dev/null; then
+	skip "no $jd or journalctl"
+elif [ -e /run/systemd/journal/socket ]; then
+	skip "a journald already owns /run/systemd/journal/socket"
+else
+	[ -s /etc/machine-id ] || systemd-machine-id-setup >/dev/null 2>&1 ||
+		od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > /etc/machine-id
+	# journald wants the cgroup root (it dies with "Failed to acquire
+	# cgroup root path" without it); the guest mounts only sysfs
+	cg=
+	if [ ! -f /sys/fs/cgroup/cgroup.controllers ] &&
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup; then
+		cg=/sys/fs/cgroup
+	fi
+	mkdir -p /run/systemd/journal
+	f0=$failed
+	SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console $jd > $W/journald.err 2>&1 &
+	echo $! > $W/journald.pid
+	_i=0
+	until [ -S /run/systemd/journal/socket ] && [ -d /run/log/journal ]; do
+		_i=$((_i + 1)); [ $_i -le 100 ] || break; sleep 0.1
+	done
+	if [ -S /run/systemd/journal/socket ] && sleep 0.3 && kill -0 "$(cat $W/journald.pid)"; then
+		ok "systemd-journald runs without systemd as PID 1 ($(cat /proc/1/comm))"
+		"$EVENTSD" --new -o journal 2>$W/jn.err & echo $! > $W/jn.pid
+		sleep 0.3
+		for i in 1 2 3; do "$EVCTL" log "$tag journal $i"; done
+		# what the device says, in the journal's field names
+		"$EVCTL" tail -o json --filter "$tag journal " | jq -c '{MESSAGE: .message,
+			EVENTS_SEQ: "\(.seq)", EVENTS_PID: "\(.pid)", EVENTS_UID: "\(.uid)",
+			EVENTS_COMM: .comm, EVENTS_ORIGIN: .origin}' > $W/jn.want
+		jread() {
+			journalctl -D /run/log/journal -o json 2>/dev/null |
+				jq -c "select((.MESSAGE | type) == \"string\" and (.MESSAGE | startswith(\"$tag journal \")))
+					| {MESSAGE, EVENTS_SEQ, EVENTS_PID, EVENTS_UID, EVENTS_COMM, EVENTS_ORIGIN}" > $W/jn.got
+		}
+		_i=0
+		until jread && [ "$(wc -l < $W/jn.got)" -ge 3 ]; do
+			_i=$((_i + 1)); [ $_i -le 20 ] || break; sleep 0.5
+		done
+		p=$(cat $W/jn.pid); kill -TERM $p; wait $p; rm -f $W/jn.pid
+		sed 's/^/# journal: /' $W/jn.got
+		t "eventsd -o journal: 3 entries, MESSAGE and EVENTS_* as on the device (seq $(jq -r .EVENTS_SEQ $W/jn.want | tr '\n' ' '))" \
+			sh -c "[ \$(wc -l < $W/jn.want) = 3 ] && cmp -s $W/jn.want $W/jn.got &&
+				jq -se 'all(.[]; .EVENTS_UID == \"0\" and .EVENTS_COMM == \"evctl\" and .EVENTS_ORIGIN == \"user\")' $W/jn.got >/dev/null"
+		t "eventsd's journal sink: sent, none dropped, no errors" sh -c "grep 'sink journal' $W/jn.err | tail -n 1 | grep -Eq 'sent [1-9][0-9]*, dropped 0, errors 0'"
+	else
+		nok "systemd-journald started (no /run/systemd/journal/socket after 10 s, or it exited)"
+	fi
+	p=$(cat $W/journald.pid); rm -f $W/journald.pid
+	if kill -TERM $p 2>/dev/null; then
+		wait $p; rc=$?
+		t "systemd-journald ran until SIGTERM and exited 0 (status $rc)" test $rc = 0
+	else
+		wait $p
+		nok "systemd-journald exited early (status $?)"
+	fi
+	if [ $failed != "$f0" ]; then
+		sed 's/^/# eventsd: /' $W/jn.err 2>/dev/null
+		grep -v 'Received client request\|hash table' $W/journald.err |
+			tail -n 40 | sed 's/^/# journald: /'
+	fi
+	[ -z "$cg" ] || umount $cg
 fi
 
 kill "$(cat $W/rsyslogd.pid)" 2>/dev/null
