@@ -83,14 +83,10 @@ modules_install: modules
 	$(if $(MOD_PATH),,depmod -a $(KVER))
 
 # The tools, library, pkg-config file, man pages and unit come from userspace/'s
-# own install target (skipped while it has none). On this machine (no DESTDIR),
-# as root, the group of the udev rule is created when missing.
+# own install target. On this machine (no DESTDIR), as root, the group of the
+# udev rule is created when missing.
 install: modules_install
-	@if $(MAKE) -s -C userspace -n install >/dev/null 2>&1; then \
-		$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX); \
-	else \
-		echo "userspace: no install target, tools not installed"; \
-	fi
+	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	install -D -m 0644 packaging/udev/60-events.rules \
 		$(DESTDIR)$(UDEVDIR)/rules.d/60-events.rules
 	install -D -m 0644 packaging/modules-load.d/events.conf \

@@ -110,18 +110,17 @@ if [ "$MODE" = tools ]; then
 		echo "vm-run: tools mode needs paths without quotes or blanks: $SRC $TOOLS_OUT" >&2
 		exit 2 ;;
 	esac
-	# The guest has fresh tmpfs there: it would not see the host's files.
-	for d in "$SRC" "$TOOLS_OUT"; do
-		case $d/ in
-		/tmp/* | /run/* | /var/tmp/* | /var/log/*)
-			echo "vm-run: tools mode: the guest cannot see $d (tmpfs there)" >&2
-			exit 2 ;;
-		esac
-	done
+	# The repo is shared with the guest at its own path (9p tag "repo"), so it may
+	# be anywhere, /tmp included; tools built outside it are seen through the
+	# host's root, where the guest has fresh tmpfs on /tmp, /run, /var/tmp, /var/log.
+	case $TOOLS_OUT/ in
+	"$SRC"/*) ;;
+	/tmp/* | /run/* | /var/tmp/* | /var/log/*)
+		echo "vm-run: tools mode: the guest cannot see $TOOLS_OUT (tmpfs there)" >&2
+		exit 2 ;;
+	esac
 	if [ "${TOOLS_BUILD:-1}" = 0 ]; then
 		echo "== tools: not built (TOOLS_BUILD=0), using $TOOLS_OUT"
-	elif ! make -C "$SRC/userspace" -n all >/dev/null 2>&1; then
-		echo "# userspace/Makefile has no 'all' target: no tools built"
 	else
 		echo "== tools: make -C userspace OUTPUT=$TOOLS_OUT all"
 		mkdir -p "$TOOLS_OUT"
@@ -251,7 +250,9 @@ qemu=(qemu-system-x86_64 -M "$MACHINE" -accel "$ACCEL" -cpu max -smp 2 -m 1024
 # shellcheck disable=SC2054 # QEMU's option values are comma lists
 [ "$MODE" != tools ] || qemu+=(
 	-fsdev local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap
-	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot)
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+	-fsdev "local,id=repo,path=$SRC,readonly=on,security_model=none,multidevs=remap"
+	-device virtio-9p-pci,fsdev=repo,mount_tag=repo)
 if [ "$MODE" = shell ]; then
 	qemu+=(-serial mon:stdio)
 	stdin=/dev/stdin
