@@ -165,14 +165,12 @@ for name in "$@"; do
 		record "$name kernel build" 1 0 $((SECONDS - t))
 		# Longer stress and fuzzing on the instrumented kernels. Under
 		# TCG their user-space writers manage 1-3 thousand events/s, so
-		# kernel bursts (events_api_test burst=) bring the debug run to a
-		# million events after the mixed phase. Under KCSAN the kernel
-		# itself logs about 1600 events/s (its watchpoints delay every
-		# access), so its run stops at 300000.
+		# kernel bursts (events_api_test burst=) bring each run to a
+		# million events after the mixed phase.
 		if [ "$name" = debug ]; then
 			extra="kasan_multi_shot evstress=90 evstress_min=1000000 evstress_flood=1000000 evfuzz=100000"
 		else
-			extra="evstress=60 evstress_min=300000 evstress_flood=300000 evfuzz=30000"
+			extra="evstress=60 evstress_min=1000000 evstress_flood=1000000 evfuzz=30000"
 		fi
 		run_kernel "$name" "$(cat "$dir/kernelrelease")" \
 			VM_KERNEL="$dir/vmlinuz" VM_KDIR="$dir/build" \
