@@ -112,24 +112,6 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-static int open_live(int flags)
-{
-	int fd = open(EV_DEV, flags | O_CLOEXEC);
-
-	if (fd >= 0 && lseek(fd, 0, SEEK_END) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int pending(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0);
-}
-
 /* ioctl(); returns 0 or the errno. */
 static int xioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -577,7 +559,7 @@ FIXTURE_TEARDOWN(ioctl)
 
 /* A binary reader positioned at the end. */
 #define OPEN_BRD(b, self) do {							\
-	ASSERT_EQ(0, brd_init((b), open_live(O_RDONLY | O_NONBLOCK),		\
+	ASSERT_EQ(0, brd_init((b), ev_open_live(O_RDONLY | O_NONBLOCK),		\
 			      (self)->rcap));					\
 } while (0)
 
@@ -666,7 +648,7 @@ TEST_F(ioctl, binary_read_sizes)
 	size_t s0, s1;
 	ssize_t n;
 	char e[EV_ERR_MAX];
-	int fd = open_live(O_RDONLY | O_NONBLOCK);
+	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_LE(0, fd);
@@ -702,7 +684,7 @@ TEST_F(ioctl, binary_read_sizes)
 	ASSERT_EQ((ssize_t)align8(HDR + strlen(msg[2])), n);
 	ASSERT_EQ(0, parse_bin((uint8_t *)buf, n, &r, e, sizeof(e))) TH_LOG("%s", e);
 	EXPECT_TRUE(brec_is(&r, msg[2]));
-	EXPECT_EQ(0, pending(fd));
+	EXPECT_EQ(0, ev_pending(fd));
 	close(fd);
 	free(buf);
 }
@@ -733,7 +715,7 @@ TEST_F(ioctl, set_format_errors)
 {
 	struct events_format_args a = { .size = sizeof(a) };
 	struct events_reader_stats rs;
-	int fd = open_live(O_RDONLY | O_NONBLOCK);
+	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 
 	ASSERT_LE(0, fd);
 	a.format = 2;
@@ -764,7 +746,7 @@ TEST_F(ioctl, format_switch_discards_partial_line)
 	struct ev_reader tr;
 	struct ev_rec rec;
 	struct brd b;
-	int fd = open_live(O_RDONLY | O_NONBLOCK);
+	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 
 	ASSERT_LE(0, fd);
 	snprintf(m1, sizeof(m1), "sw %s one", self->mark);
@@ -841,7 +823,7 @@ TEST_F(ioctl, struct_sizes)
 	};
 	const void *bases[] = { &fa, &sa, &fia, &rsa, &sta, &ra };
 	unsigned int i;
-	int fd = open_live(O_RDONLY | O_NONBLOCK);
+	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 
 	ASSERT_LE(0, fd);
 	sa.value = self->st.next_seq;
@@ -1079,7 +1061,7 @@ TEST_F(ioctl, seek_seq)
 	s0 = r.seq;
 	BNEXT_MSG(&b, WAIT_MS, m[1]);
 	BNEXT_MSG(&b, WAIT_MS, m[2]);
-	EXPECT_EQ(0, pending(b.fd));
+	EXPECT_EQ(0, ev_pending(b.fd));
 
 	/* back to the second */
 	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, s0 + 1, &sa));
@@ -1094,7 +1076,7 @@ TEST_F(ioctl, seek_seq)
 	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, st.next_seq, &sa));
 	EXPECT_EQ(0, sa.result);
 	EXPECT_EQ(st.next_seq, sa.seq);
-	EXPECT_EQ(0, pending(b.fd));
+	EXPECT_EQ(0, ev_pending(b.fd));
 	EXPECT_EQ(0, brd_next(&b, 0, &r));
 	/* the oldest retained: no loss */
 	ASSERT_EQ(0, bseek(&b, EVENTS_SEEK_SEQ, st.first_seq, &sa));
@@ -1105,7 +1087,7 @@ TEST_F(ioctl, seek_seq)
 	EXPECT_FALSE(r.flags & EVENTS_RECORD_LOSS);
 
 	/* text: the seek lands on a whole line */
-	ASSERT_EQ(0, evr_init(&tr, open_live(O_RDONLY | O_NONBLOCK), self->tcap));
+	ASSERT_EQ(0, evr_init(&tr, ev_open_live(O_RDONLY | O_NONBLOCK), self->tcap));
 	ASSERT_LE(0, tr.fd);
 	ASSERT_EQ(0, seek_to(tr.fd, EVENTS_SEEK_SEQ, s0 + 2, &sa));
 	EXPECT_EQ(s0 + 2, sa.seq);
@@ -1125,7 +1107,7 @@ TEST_F(ioctl, seek_discards_partial_line)
 	struct events_seek_args sa;
 	struct ev_reader tr;
 	struct ev_rec rec;
-	int fd = open_live(O_RDONLY | O_NONBLOCK);
+	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	uint64_t s1;
 
 	ASSERT_LE(0, fd);
@@ -1153,7 +1135,7 @@ TEST_F(ioctl, seek_errors)
 	struct events_seek_args sa = { .size = sizeof(sa) };
 	struct events_stats st;
 	struct events_reader_stats before, after;
-	int fd = open_live(O_RDONLY | O_NONBLOCK);
+	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, dev_stats(fd, &st));
@@ -1242,7 +1224,7 @@ TEST_F_TIMEOUT(ioctl, seek_time, 60)
 	EXPECT_FALSE(r.flags & EVENTS_RECORD_LOSS);
 
 	/* text format too */
-	ASSERT_EQ(0, evr_init(&tr, open_live(O_RDONLY | O_NONBLOCK), self->tcap));
+	ASSERT_EQ(0, evr_init(&tr, ev_open_live(O_RDONLY | O_NONBLOCK), self->tcap));
 	ASSERT_LE(0, tr.fd);
 	ASSERT_EQ(0, seek_to(tr.fd, EVENTS_SEEK_TIME, (ts[1] + ts[2]) / 2, &sa));
 	EXPECT_EQ(seq[2], sa.seq);
@@ -1321,7 +1303,7 @@ TEST_F(ioctl, seek_to_dropped_seq)
 	}
 
 	/* the same as a text loss line */
-	ASSERT_EQ(0, evr_init(&tr, open_live(O_RDONLY | O_NONBLOCK), self->tcap));
+	ASSERT_EQ(0, evr_init(&tr, ev_open_live(O_RDONLY | O_NONBLOCK), self->tcap));
 	ASSERT_LE(0, tr.fd);
 	ASSERT_EQ(0, seek_to(tr.fd, EVENTS_SEEK_SEQ, 1, &sa));
 	EXPECT_EQ(EVENTS_SEEK_DROPPED, sa.result);
@@ -1372,7 +1354,7 @@ TEST_F(ioctl, filter_prefixes)
 	unsigned int i;
 
 	OPEN_BRD(&b, self);
-	ASSERT_EQ(0, evr_init(&tr, open_live(O_RDONLY | O_NONBLOCK), self->tcap));
+	ASSERT_EQ(0, evr_init(&tr, ev_open_live(O_RDONLY | O_NONBLOCK), self->tcap));
 	ASSERT_LE(0, tr.fd);
 	ASSERT_EQ(0, set_filter(b.fd, 0, 0, pats, 3));
 	ASSERT_EQ(0, set_filter(tr.fd, 0, 0, pats, 3));
@@ -1456,7 +1438,7 @@ TEST_F(ioctl, filter_errors)
 	char big[EVENTS_PATTERN_LEN_MAX + 1];
 	struct events_reader_stats rs;
 	unsigned int i;
-	int fd = open_live(O_RDONLY | O_NONBLOCK);
+	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 
 	ASSERT_LE(0, fd);
 	memset(big, 'b', sizeof(big));
@@ -1609,7 +1591,7 @@ TEST_F_TIMEOUT(ioctl, filter_origin_kernel_records, 180)
 	OPEN_BRD(&nok, self);
 	OPEN_BRD(&nou, self);
 	OPEN_BRD(&all, self);
-	ASSERT_EQ(0, evr_init(&tr, open_live(O_RDONLY | O_NONBLOCK), self->tcap));
+	ASSERT_EQ(0, evr_init(&tr, ev_open_live(O_RDONLY | O_NONBLOCK), self->tcap));
 	ASSERT_LE(0, tr.fd);
 	ASSERT_EQ(0, set_filter(nok.fd, EVENTS_FILTER_NO_KERNEL, 0, NULL, 0));
 	ASSERT_EQ(0, set_filter(nou.fd, EVENTS_FILTER_NO_USER, 0, NULL, 0));
@@ -1700,14 +1682,14 @@ TEST_F(ioctl, filter_no_wakeup)
 	for (i = 0; i < 10; i++) {
 		snprintf(m, sizeof(m), "drop %s %d", self->mark, i);
 		WRITE(self->fd, m);
-		EXPECT_EQ(0, pending(b.fd));
+		EXPECT_EQ(0, ev_pending(b.fd));
 		EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
 	}
 	EXPECT_EQ(-1, read(b.fd, b.buf, b.cap));
 	EXPECT_EQ(EAGAIN, errno);
 	snprintf(m, sizeof(m), "keep %s", self->mark);
 	WRITE(self->fd, m);
-	EXPECT_EQ(1, pending(b.fd));
+	EXPECT_EQ(1, ev_pending(b.fd));
 	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 1000));
 	BNEXT_MSG(&b, WAIT_MS, m);
 	EXPECT_EQ(0, brd_next(&b, 0, &r));
@@ -1742,7 +1724,7 @@ TEST_F(ioctl, filter_blocking_read_sleeps)
 	char e[EV_ERR_MAX];
 	int i;
 
-	bl.fd = open_live(O_RDONLY);
+	bl.fd = ev_open_live(O_RDONLY);
 	ASSERT_LE(0, bl.fd);
 	ASSERT_EQ(0, set_format(bl.fd, EVENTS_FORMAT_BINARY));
 	ASSERT_EQ(0, set_filter(bl.fd, 0, 0, pats, 1));
@@ -1837,7 +1819,7 @@ static long flood_until(int fd, size_t P, const char *mark, uint64_t stop,
 	for (i = 0;; i++) {
 		if (flood_write(fd, P, mark, i, keep ? keep(i) : false))
 			return -1;
-		if (poll_fd >= 0 && pending(poll_fd))
+		if (poll_fd >= 0 && ev_pending(poll_fd))
 			*woke = 1;
 		if (i % 8 == 7) {
 			if (dev_stats(fd, &st))
@@ -1885,7 +1867,7 @@ TEST_F_TIMEOUT(ovf, filter_loss_exact, 300)
 	for (i = 0; S + 1 + i < F; i++)
 		want_count += flood_keep(i);
 
-	EXPECT_EQ(1, pending(b.fd));
+	EXPECT_EQ(1, ev_pending(b.fd));
 	ASSERT_EQ(0, rd_stats(b.fd, &rs));
 	EXPECT_EQ(want_count, rs.lost) TH_LOG("pending loss not in stats");
 	BNEXT(&b, WAIT_MS, &r);
@@ -1945,7 +1927,7 @@ TEST_F_TIMEOUT(ovf, filter_overflow_silent, 300)
 			&woke);
 	ASSERT_LT(0, n);
 	EXPECT_EQ(0, woke) TH_LOG("poll reported skipped records");
-	EXPECT_EQ(0, pending(b.fd));
+	EXPECT_EQ(0, ev_pending(b.fd));
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
 	EXPECT_EQ(-1, read(b.fd, b.buf, b.cap));
 	EXPECT_EQ(EAGAIN, errno);
@@ -2123,7 +2105,7 @@ TEST_F(ioctl, reader_stats)
 	EXPECT_EQ(5, rs.read);
 
 	/* text: a partly read line is read, and counted once */
-	tfd = open_live(O_RDONLY | O_NONBLOCK);
+	tfd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, tfd);
 	ASSERT_EQ(0, seek_to(tfd, EVENTS_SEEK_SEQ, r.seq, &sa));
 	ASSERT_EQ(0, rd_stats(tfd, &rs));
@@ -2152,7 +2134,7 @@ TEST_F(ioctl, clear)
 
 	OPEN_BRD(&br, self);
 	OPEN_BRD(&done, self);
-	ASSERT_EQ(0, evr_init(&tr, open_live(O_RDONLY | O_NONBLOCK), self->tcap));
+	ASSERT_EQ(0, evr_init(&tr, ev_open_live(O_RDONLY | O_NONBLOCK), self->tcap));
 	ASSERT_LE(0, tr.fd);
 	for (i = 0; i < 3; i++) {
 		snprintf(m[i], sizeof(m[i]), "clr %s %d", self->mark, i);
@@ -2628,9 +2610,9 @@ TEST_F_TIMEOUT(ioctl, clear_resize_race, 300)
 	}
 	ASSERT_EQ(0, dev_stats(self->fd, &a));
 	start_seq = a.next_seq;
-	bin_fd = open_live(O_RDONLY | O_NONBLOCK);
+	bin_fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	rr[0] = (struct race_reader){ rc, 0, bin_fd };
-	rr[1] = (struct race_reader){ rc, 1, open_live(O_RDONLY | O_NONBLOCK) };
+	rr[1] = (struct race_reader){ rc, 1, ev_open_live(O_RDONLY | O_NONBLOCK) };
 	ASSERT_LE(0, rr[0].fd);
 	ASSERT_LE(0, rr[1].fd);
 	/* the binary reader's fd stays open in brd_free's close: dup it */

@@ -62,26 +62,6 @@ static pid_t ev_gettid(void)
 	return syscall(SYS_gettid);
 }
 
-/* A reader at the end of the stream: it will see only future events. */
-static int open_live(int flags)
-{
-	int fd = open(EV_DEV, flags | O_CLOEXEC);
-
-	if (fd >= 0 && lseek(fd, 0, SEEK_END) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Readable lines pending? (poll with timeout 0) */
-static int pending(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0);
-}
-
 /* Is the thread asleep in the kernel (state 'S')? */
 static int task_state(pid_t tid)
 {
@@ -156,7 +136,7 @@ static size_t line_cap(uint64_t max_payload)
 /* Nothing is pending for this reader (not even a partial line). */
 #define ASSERT_QUIET(rd) do {							\
 	ASSERT_EQ(0, (int)evr_pending(rd));						\
-	ASSERT_EQ(0, pending((rd)->fd));					\
+	ASSERT_EQ(0, ev_pending((rd)->fd));					\
 } while (0)
 
 #define COMMON_SETUP() do {							\
@@ -333,7 +313,7 @@ TEST_F(events, seek_end_live_only)
 	/* Half a line read, then SEEK_END: the rest must not show up. */
 	ASSERT_EQ(3, read(fd, buf, 3));
 	ASSERT_EQ(0, lseek(fd, 0, SEEK_END));
-	EXPECT_EQ(0, pending(fd));
+	EXPECT_EQ(0, ev_pending(fd));
 	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
 	EXPECT_EQ(EAGAIN, errno);
 
@@ -352,7 +332,7 @@ TEST_F(events, seek_errors)
 	char msg[128];
 	int fd;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 
@@ -386,7 +366,7 @@ TEST_F(events, nonblock_empty_eagain)
 	char buf[4096];
 	int fd, fl;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
 	EXPECT_EQ(EAGAIN, errno);
@@ -394,7 +374,7 @@ TEST_F(events, nonblock_empty_eagain)
 	EXPECT_EQ(EAGAIN, errno);
 	close(fd);
 
-	fd = open_live(O_RDONLY);
+	fd = ev_open_live(O_RDONLY);
 	ASSERT_LE(0, fd);
 	fl = fcntl(fd, F_GETFL);
 	ASSERT_LE(0, fl);
@@ -414,7 +394,7 @@ TEST_F(events, poll_timeout_zero)
 	ssize_t len, n;
 	int fd;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	p = (struct pollfd){ .fd = fd, .events = POLL_ALL };
 	ASSERT_EQ(1, poll(&p, 1, 0));
@@ -473,11 +453,11 @@ TEST_F(events, poll_wakeup_from_writer)
 	int64_t t0, dt;
 	int fd, ret;
 
-	fd = open_live(O_RDONLY);
+	fd = ev_open_live(O_RDONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 	snprintf(dw.msg, sizeof(dw.msg), "pollwake %s", self->mark);
-	ASSERT_EQ(0, pending(fd));
+	ASSERT_EQ(0, ev_pending(fd));
 
 	t0 = ev_now_ms();
 	ASSERT_EQ(0, pthread_create(&th, NULL, delayed_write_fn, &dw));
@@ -507,8 +487,8 @@ TEST_F(events, epoll_wakeup)
 	pthread_t th;
 	int64_t t0;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
-	fd_et = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
+	fd_et = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd_et);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
@@ -614,7 +594,7 @@ TEST_F(events, signal_interrupts_read)
 	ASSERT_NE(NULL, buf);
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	fd = open_live(O_RDONLY);
+	fd = ev_open_live(O_RDONLY);
 	ASSERT_LE(0, fd);
 	c.target = pthread_self();
 	c.tid = ev_gettid();
@@ -653,7 +633,7 @@ TEST_F(events, signal_restarts_read)
 	ASSERT_NE(NULL, buf);
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	fd = open_live(O_RDONLY);
+	fd = ev_open_live(O_RDONLY);
 	ASSERT_LE(0, fd);
 	c.target = pthread_self();
 	c.tid = ev_gettid();
@@ -684,7 +664,7 @@ TEST_F(events, writev_one_event)
 	struct ev_reader r;
 	int fd;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 	snprintf(p2, sizeof(p2), "%s", self->mark);
@@ -720,7 +700,7 @@ TEST_F(events, escape_all_bytes)
 		msg[hl + i] = (char)(255 - i);	/* ends with 0x00, not '\n' */
 	ev_escape(msg, hl + 256, want, false);
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 	ASSERT_EQ((ssize_t)(hl + 256), write(self->fd, msg, hl + 256));
@@ -758,7 +738,7 @@ TEST_F(events, escape_examples)
 	size_t i, hl;
 	int fd;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -794,7 +774,7 @@ TEST_F(events, trailing_newline)
 	size_t i;
 	int fd;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -842,7 +822,7 @@ TEST_F(events, write_size_limits)
 	memset(buf, 'A', mp + 2);
 	memcpy(buf, head, hl);
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 
@@ -884,7 +864,7 @@ TEST_F(events, write_empty_and_efault)
 	uint64_t seq;
 	int fd;
 
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, evr_init(&r, fd, self->cap));
 	snprintf(pre, sizeof(pre), "ef %s pre", self->mark);
@@ -956,7 +936,7 @@ TEST_F(events, read_efault_consumes_nothing)
 	int fd;
 
 	ASSERT_NE(NULL, buf);
-	fd = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	snprintf(msg, sizeof(msg), "rf %s", self->mark);
 	ASSERT_EQ((long)strlen(msg), ev_write_str(self->fd, msg));
@@ -1015,8 +995,8 @@ TEST_F(events, read_efault_partial_buffer)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	ASSERT_EQ(0, munmap(map + page, page));
-	fd = open_live(O_RDONLY | O_NONBLOCK);
-	fd2 = open_live(O_RDONLY | O_NONBLOCK);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
+	fd2 = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd2);
 	snprintf(m1, sizeof(m1), "pf1 %s", self->mark);
@@ -1078,8 +1058,8 @@ TEST_F(events, read_one_byte_stream)
 
 	ASSERT_NE(NULL, a);
 	ASSERT_NE(NULL, b);
-	fa = open_live(O_RDONLY | O_NONBLOCK);
-	fb = open_live(O_RDONLY | O_NONBLOCK);
+	fa = ev_open_live(O_RDONLY | O_NONBLOCK);
+	fb = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fa);
 	ASSERT_LE(0, fb);
 	snprintf(m1, sizeof(m1), "ob %s 1 \\ \x01 ,; \xff", self->mark);
@@ -1145,8 +1125,8 @@ TEST_F(events, read_small_buffer_splits_line)
 
 	ASSERT_NE(NULL, a);
 	ASSERT_NE(NULL, b);
-	fa = open_live(O_RDONLY | O_NONBLOCK);
-	fb = open_live(O_RDONLY | O_NONBLOCK);
+	fa = ev_open_live(O_RDONLY | O_NONBLOCK);
+	fb = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fa);
 	ASSERT_LE(0, fb);
 	snprintf(m1, sizeof(m1), "sb %s %0200d", self->mark, 1);
@@ -1185,8 +1165,8 @@ TEST_F(events, read_whole_lines_only)
 	char *p;
 
 	ASSERT_NE(NULL, b);
-	fa = open_live(O_RDONLY | O_NONBLOCK);
-	fb = open_live(O_RDONLY | O_NONBLOCK);
+	fa = ev_open_live(O_RDONLY | O_NONBLOCK);
+	fb = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fa);
 	ASSERT_LE(0, fb);
 	for (i = 0; i < 4; i++) {
@@ -1316,10 +1296,10 @@ static void overflow_run(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, want);
 	ASSERT_NE(NULL, line);
-	ASSERT_EQ(0, evr_init(&a, open_live(O_RDONLY | O_NONBLOCK), self->cap));
+	ASSERT_EQ(0, evr_init(&a, ev_open_live(O_RDONLY | O_NONBLOCK), self->cap));
 	ASSERT_LE(0, a.fd);
 	a.rdsize = rdsize;
-	fc = open_live(O_RDONLY | O_NONBLOCK);
+	fc = ev_open_live(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fc);
 
 	snprintf(start, sizeof(start), "ovf %s start", self->mark);
@@ -1497,7 +1477,7 @@ TEST_F(overflow, max_payload_never_silent)
 	uint64_t s0;
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, evr_init(&r, open_live(O_RDONLY | O_NONBLOCK), self->cap));
+	ASSERT_EQ(0, evr_init(&r, ev_open_live(O_RDONLY | O_NONBLOCK), self->cap));
 	ASSERT_LE(0, r.fd);
 	snprintf(pre, sizeof(pre), "mp %s pre", self->mark);
 	snprintf(post, sizeof(post), "mp %s post", self->mark);
@@ -1689,7 +1669,7 @@ TEST_F(events, fields_of_other_writer)
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to switch users");
-	ASSERT_EQ(0, evr_init(&r, open_live(O_RDONLY | O_NONBLOCK), self->cap));
+	ASSERT_EQ(0, evr_init(&r, ev_open_live(O_RDONLY | O_NONBLOCK), self->cap));
 	ASSERT_LE(0, r.fd);
 	snprintf(msg, sizeof(msg), "nobody %s", self->mark);
 	pid = fork();
@@ -1743,7 +1723,7 @@ TEST_F(events, record_fields)
 	int i;
 
 	ASSERT_EQ(0, prctl(PR_SET_NAME, comm));
-	ASSERT_EQ(0, evr_init(&r, open_live(O_RDONLY | O_NONBLOCK), self->cap));
+	ASSERT_EQ(0, evr_init(&r, ev_open_live(O_RDONLY | O_NONBLOCK), self->cap));
 	ASSERT_LE(0, r.fd);
 	clock_gettime(CLOCK_REALTIME, &before);
 	for (i = 0; i < 3; i++) {
@@ -1812,7 +1792,7 @@ static void pidns_child(struct pidns_result *res, const char *inner,
 	size_t n;
 
 	res->err = 1;
-	if (evr_init(&r, open_live(O_RDWR | O_NONBLOCK), cap) || r.fd < 0)
+	if (evr_init(&r, ev_open_live(O_RDWR | O_NONBLOCK), cap) || r.fd < 0)
 		_exit(1);
 	if (ev_write_str(r.fd, inner) != (long)strlen(inner))
 		_exit(2);
@@ -1856,7 +1836,7 @@ TEST_F(events, pid_namespace)
 	ASSERT_NE(MAP_FAILED, res);
 	memset(res, 0, sizeof(*res));
 	ASSERT_EQ(0, pipe(pfd));
-	ASSERT_EQ(0, evr_init(&r, open_live(O_RDONLY | O_NONBLOCK), self->cap));
+	ASSERT_EQ(0, evr_init(&r, ev_open_live(O_RDONLY | O_NONBLOCK), self->cap));
 	ASSERT_LE(0, r.fd);
 	snprintf(inner, sizeof(inner), "pidns %s inner", self->mark);
 	snprintf(outer, sizeof(outer), "pidns %s outer", self->mark);
@@ -1973,14 +1953,14 @@ TEST_F_TIMEOUT(events, many_readers_one_write, 180)
 	for (i = 0; i < MANY_EPOLL; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
 
-		fds[i] = open_live(O_RDONLY | O_NONBLOCK);
+		fds[i] = ev_open_live(O_RDONLY | O_NONBLOCK);
 		ASSERT_LE(0, fds[i]) TH_LOG("reader %d: %s", i, strerror(errno));
 		ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev));
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	for (i = 0; i < MANY_THREADS; i++) {
-		br[i].fd = open_live(O_RDONLY);
+		br[i].fd = ev_open_live(O_RDONLY);
 		ASSERT_LE(0, br[i].fd);
 		br[i].started = &started;
 		ASSERT_EQ(0, pthread_create(&br[i].th, &attr, blocked_reader_fn,
@@ -2251,7 +2231,7 @@ TEST_F_TIMEOUT(events, stress_writers_readers, 240)
 	for (i = 0; i < ST_READERS; i++) {
 		rd[i].mode = i;
 		rd[i].sh = &sh;
-		rd[i].fd = open_live(i == ST_NONBLOCK ? O_RDONLY | O_NONBLOCK
+		rd[i].fd = ev_open_live(i == ST_NONBLOCK ? O_RDONLY | O_NONBLOCK
 						      : O_RDONLY);
 		ASSERT_LE(0, rd[i].fd);
 	}

@@ -568,3 +568,21 @@ void ev_marker(char *buf, size_t len, const char *tag)
 	snprintf(buf, len, "%s.%d.%lx.%u", tag, (int)getpid(),
 		 (unsigned long)ts.tv_nsec, counter++);
 }
+
+int ev_open_live(int flags)
+{
+	int fd = open(EV_DEV, flags | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int ev_pending(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0);
+}

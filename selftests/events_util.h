@@ -100,6 +100,11 @@ struct ev_reader {
 	uint64_t reads;		/* read(2) calls that returned data */
 };
 
+/* A reader at the end of the stream: it sees only future events; -1 on error. */
+int ev_open_live(int flags);
+/* poll() with timeout 0 for POLLIN: 1 if something is pending, 0 if not. */
+int ev_pending(int fd);
+
 int evr_init(struct ev_reader *r, int fd, size_t cap);
 void evr_free(struct ev_reader *r);
 /*
