@@ -98,13 +98,14 @@ err_inval:
 /**
  * events_filter_match() - whether a record passes a filter
  * @f: the filter, or NULL for none
- * @rec: the record
+ * @rec: the record's header
+ * @body: the record's comm, followed by its payload
  *
  * Context: Any context.
  * Return: true if the reader with filter @f wants @rec.
  */
 bool events_filter_match(const struct events_filter *f,
-			 const struct events_rec *rec)
+			 const struct events_rec *rec, const char *body)
 {
 	bool kernel = rec->flags & EVENTS_REC_KERNEL;
 	bool included;
@@ -123,7 +124,7 @@ bool events_filter_match(const struct events_filter *f,
 		const struct events_filter_pattern *pat = &f->pat[i];
 
 		if (rec->len < pat->len ||
-		    memcmp(events_rec_payload(rec), pat->prefix, pat->len))
+		    memcmp(body + rec->comm_len, pat->prefix, pat->len))
 			continue;
 		if (pat->exclude)
 			return false;

@@ -43,6 +43,6 @@ struct events_filter {
 struct events_filter *events_filter_from_user(const struct events_filter_args *args,
 					      struct user_namespace *ns);
 bool events_filter_match(const struct events_filter *f,
-			 const struct events_rec *rec);
+			 const struct events_rec *rec, const char *body);
 
 #endif /* _EVENTS_FILTER_H */

@@ -162,7 +162,8 @@ static u32 events_view_pid(u32 nr, const struct events_view *view)
  * events_format_rec() - render one record as a text line
  * @buf: where to write
  * @avail: bytes available at @buf
- * @rec: the record
+ * @rec: the record's header
+ * @body: the record's comm, followed by its payload
  * @seq: its sequence number
  * @view: namespaces to show pid and uid in
  *
@@ -174,7 +175,8 @@ static u32 events_view_pid(u32 nr, const struct events_view *view)
  * Return: the length of the whole line, newline included.
  */
 size_t events_format_rec(char *buf, size_t avail, const struct events_rec *rec,
-			 u64 seq, const struct events_view *view)
+			 const char *body, u64 seq,
+			 const struct events_view *view)
 {
 	struct events_out o = { .buf = buf, .avail = avail };
 
@@ -190,12 +192,11 @@ size_t events_format_rec(char *buf, size_t avail, const struct events_rec *rec,
 					    KUIDT_INIT(rec->uid)), 1);
 	events_out_char(&o, ',');
 	if (rec->comm_len)
-		events_out_escaped(&o, events_rec_comm(rec), rec->comm_len,
-				   true);
+		events_out_escaped(&o, body, rec->comm_len, true);
 	else
 		events_out_char(&o, '-');
 	events_out_char(&o, ';');
-	events_out_escaped(&o, events_rec_payload(rec), rec->len, false);
+	events_out_escaped(&o, body + rec->comm_len, rec->len, false);
 	events_out_char(&o, '\n');
 	return o.len;
 }
@@ -233,7 +234,8 @@ size_t events_format_loss(char *buf, size_t avail,
  * events_format_rec_bin() - render one record as a struct events_record
  * @buf: where to write
  * @avail: bytes available at @buf
- * @rec: the record
+ * @rec: the record's header
+ * @body: the record's comm, followed by its payload
  * @seq: its sequence number
  * @view: namespaces to show pid and uid in
  *
@@ -244,8 +246,8 @@ size_t events_format_loss(char *buf, size_t avail,
  * Return: the size of the record, written or not.
  */
 size_t events_format_rec_bin(char *buf, size_t avail,
-			     const struct events_rec *rec, u64 seq,
-			     const struct events_view *view)
+			     const struct events_rec *rec, const char *body,
+			     u64 seq, const struct events_view *view)
 {
 	size_t size = EVENTS_BIN_SIZE(rec->len);
 	struct events_record hdr = {
@@ -262,9 +264,9 @@ size_t events_format_rec_bin(char *buf, size_t avail,
 
 	if (size > avail)
 		return size;
-	memcpy(hdr.comm, events_rec_comm(rec), rec->comm_len);
+	memcpy(hdr.comm, body, rec->comm_len);
 	memcpy(buf, &hdr, sizeof(hdr));
-	memcpy(buf + sizeof(hdr), events_rec_payload(rec), rec->len);
+	memcpy(buf + sizeof(hdr), body + rec->comm_len, rec->len);
 	memset(buf + sizeof(hdr) + rec->len, 0, size - sizeof(hdr) - rec->len);
 	return size;
 }

@@ -56,12 +56,13 @@ struct events_loss_info {
 };
 
 size_t events_format_rec(char *buf, size_t avail, const struct events_rec *rec,
-			 u64 seq, const struct events_view *view);
+			 const char *body, u64 seq,
+			 const struct events_view *view);
 size_t events_format_loss(char *buf, size_t avail,
 			  const struct events_loss_info *loss);
 size_t events_format_rec_bin(char *buf, size_t avail,
-			     const struct events_rec *rec, u64 seq,
-			     const struct events_view *view);
+			     const struct events_rec *rec, const char *body,
+			     u64 seq, const struct events_view *view);
 size_t events_format_loss_bin(char *buf, size_t avail,
 			      const struct events_loss_info *loss);
 

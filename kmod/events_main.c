@@ -41,9 +41,13 @@
 #define EVENTS_RING_MAX		SZ_256M
 #define EVENTS_PAYLOAD_LIMIT	SZ_64K
 
-/* Largest read() buffer used at once; larger reads return what fits. */
-#define EVENTS_READ_MAX		SZ_64K
-/* Text rendered per hold of the ring lock, to bound interrupt latency. */
+/*
+ * Records are rendered into a buffer of at most this size and copied out
+ * to the reader a buffer at a time; a larger one is allocated only for a
+ * record that does not fit.
+ */
+#define EVENTS_CHUNK		PAGE_SIZE
+/* Bytes rendered or skipped per call of events_fill(). */
 #define EVENTS_FILL_BUDGET	SZ_8K
 /* Writes up to this size are copied through the stack, larger via kmalloc. */
 #define EVENTS_STACK_PAYLOAD	256
@@ -202,7 +206,7 @@ static void events_hook_append(struct events_ring *ring,
 	struct events_watch *w;
 
 	list_for_each_entry(w, &dev->filtered, node) {
-		if (!events_filter_match(w->filter, rec))
+		if (!events_filter_match(w->filter, rec, events_rec_comm(rec)))
 			continue;
 		atomic64_set(&w->ready_seq, seq + 1);
 		atomic_set(&w->wake, 1);
@@ -218,7 +222,8 @@ static void events_hook_drop(struct events_ring *ring,
 	struct events_watch *w;
 
 	list_for_each_entry(w, &dev->filtered, node) {
-		if (seq < w->from || !events_filter_match(w->filter, rec))
+		if (seq < w->from ||
+		    !events_filter_match(w->filter, rec, events_rec_comm(rec)))
 			continue;
 		w->matched_dropped++;
 		if (atomic64_read(&w->ready_seq) <= seq)
@@ -350,71 +355,77 @@ static void events_cursor_to_head(const struct events_reader *r,
 }
 
 /*
- * Render records for the reader at @c into @buf, under the ring lock: a
- * loss notice first if records it had not read were dropped, then the
- * records its filter passes, until @avail is full or @budget bytes are
- * done. Advances @c past what it rendered or skipped. If the first record
- * does not fit, returns 0 and its size in *@need. *@more tells whether
- * calling again can render more.
+ * Under the ring lock, with @c below the oldest retained record: render
+ * the notice of what the reader lost, and move @c to the oldest record.
+ * Returns the notice's length, 0 if the reader lost nothing its filter
+ * wanted; if the notice does not fit in @avail, leaves @c alone.
  */
-static size_t events_fill(struct events_reader *r, char *buf, size_t avail,
-			  size_t budget, struct events_cursor *c,
-			  size_t *need, bool *more)
+static size_t events_fill_loss(struct events_reader *r, char *buf,
+			       size_t avail, struct events_cursor *c,
+			       u64 head_seq)
 {
-	struct events_ring *ring = &events_dev.ring;
+	struct events_loss_info loss = {
+		.first = c->seq,
+		.last = head_seq - 1,
+		.count = events_loss_count(r, c, head_seq),
+	};
+	size_t len = 0;
+
+	if (loss.count) {
+		events_now(&loss.ts_real, &loss.ts_boot);
+		len = r->format == EVENTS_FORMAT_BINARY ?
+		      events_format_loss_bin(buf, avail, &loss) :
+		      events_format_loss(buf, avail, &loss);
+		if (len > avail)
+			return len;
+		c->lost += loss.count;
+	}
+	/* The dropped records the filter would have skipped. */
+	c->filtered += head_seq - c->seq - loss.count;
+	events_cursor_to_head(r, c);
+	return len;
+}
+
+/*
+ * Render the records from @c on that the reader's filter passes, from
+ * @snap, into @buf until @avail is full or @budget bytes are done.
+ * Advances @c past what it rendered or skipped. If the first record does
+ * not fit, stores its size in *@need, if @need is not NULL. Sets *@torn if
+ * a header could not be right (a lockless reader raced with a writer).
+ */
+static size_t events_fill_records(struct events_reader *r,
+				  const struct events_ring_snap *snap,
+				  char *buf, size_t avail, size_t budget,
+				  struct events_cursor *c, size_t *need,
+				  bool *torn)
+{
 	bool binary = r->format == EVENTS_FORMAT_BINARY;
 	struct events_filter *filter = r->watch ? r->watch->filter : NULL;
 	size_t used = 0, done = 0, len;
-	u64 head_seq, next_seq;
-	unsigned long flags;
 
-	*more = false;
-	raw_spin_lock_irqsave(&ring->lock, flags);
-	head_seq = atomic64_read(&ring->head_seq);
-	next_seq = atomic64_read(&ring->next_seq);
+	while (c->seq < snap->next_seq && done < budget) {
+		struct events_rec hdr;
+		const char *body = events_ring_peek(snap, c->pos, &hdr);
 
-	if (c->seq < head_seq) {
-		struct events_loss_info loss = {
-			.first = c->seq,
-			.last = head_seq - 1,
-			.count = events_loss_count(r, c, head_seq),
-		};
-
-		if (loss.count) {
-			events_now(&loss.ts_real, &loss.ts_boot);
-			len = binary ? events_format_loss_bin(buf, avail, &loss) :
-				       events_format_loss(buf, avail, &loss);
-			if (len > avail) {
-				*need = len;
-				goto out_unlock;
-			}
-			used = len;
-			done = len;
-			c->lost += loss.count;
+		if (!body) {
+			*torn = true;
+			break;
 		}
-		/* The dropped records the filter would have skipped. */
-		c->filtered += head_seq - c->seq - loss.count;
-		events_cursor_to_head(r, c);
-	}
-
-	while (c->seq < next_seq && done < budget) {
-		const struct events_rec *rec = events_ring_at(ring, c->pos);
-		u32 size = events_rec_size(rec->comm_len, rec->len);
-
-		if (!events_filter_match(filter, rec)) {
+		if (!events_filter_match(filter, &hdr, body)) {
 			/* Skipping costs too: count the header. */
-			done += sizeof(*rec);
+			done += sizeof(hdr);
 			c->filtered++;
 		} else {
 			len = binary ?
 			      events_format_rec_bin(buf + used, avail - used,
-						    rec, c->seq, &r->view) :
-			      events_format_rec(buf + used, avail - used, rec,
-						c->seq, &r->view);
+						    &hdr, body, c->seq,
+						    &r->view) :
+			      events_format_rec(buf + used, avail - used, &hdr,
+						body, c->seq, &r->view);
 			if (len > avail - used) {
-				if (!used)
+				if (!used && need)
 					*need = len;
-				goto out_unlock;
+				break;
 			}
 			used += len;
 			done += len;
@@ -422,12 +433,74 @@ static size_t events_fill(struct events_reader *r, char *buf, size_t avail,
 			if (r->watch)
 				c->matched++;
 		}
-		c->pos += size;
+		c->pos += events_rec_size(hdr.comm_len, hdr.len);
 		c->seq++;
 	}
-	*more = c->seq < next_seq;
+	return used;
+}
+
+/*
+ * Render records for the reader at @c into @buf: a loss notice first if
+ * records it had not read were dropped, then the records its filter
+ * passes, until @avail is full or @budget bytes are done. Advances @c past
+ * what it rendered or skipped. If the first item does not fit, returns 0
+ * and its size in *@need. *@more tells whether records are left.
+ *
+ * Records are read without the ring lock and thrown away if a writer
+ * dropped them meanwhile. The lock is taken only for a loss, to count it
+ * exactly, which is also what such a throw-away means; under the lock the
+ * second pass always completes.
+ */
+static size_t events_fill(struct events_reader *r, char *buf, size_t avail,
+			  size_t budget, struct events_cursor *c,
+			  size_t *need, bool *more)
+{
+	struct events_ring *ring = &events_dev.ring;
+	struct events_ring_snap snap;
+	struct events_cursor start = *c;
+	bool torn = false;
+	unsigned long flags;
+	size_t used;
+
+	*need = 0;
+	events_ring_read_begin(ring, &snap);
+	if (c->seq >= snap.head_seq) {
+		used = events_fill_records(r, &snap, buf, avail, budget, c,
+					   need, &torn);
+		if (events_ring_read_end(ring, start.seq)) {
+			/* Intact, yet with impossible sizes: a bug. */
+			WARN_ON_ONCE(torn);
+			*more = c->seq < snap.next_seq;
+			return used;
+		}
+		/* Dropped under us: the cursor is behind now. */
+		*c = start;
+		*need = 0;
+	} else {
+		events_ring_read_end(ring, c->seq);
+	}
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	snap.mem = events_ring_mem(ring);
+	snap.head_seq = atomic64_read(&ring->head_seq);
+	snap.next_seq = atomic64_read(&ring->next_seq);
+	used = 0;
+	torn = false;
+	if (c->seq < snap.head_seq) {
+		used = events_fill_loss(r, buf, avail, c, snap.head_seq);
+		if (used > avail) {
+			*need = used;
+			used = 0;
+			goto out_unlock;
+		}
+	}
+	used += events_fill_records(r, &snap, buf + used, avail - used,
+				    budget > used ? budget - used : 0, c,
+				    used ? NULL : need, &torn);
 out_unlock:
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	WARN_ON_ONCE(torn);
+	*more = c->seq < snap.next_seq;
 	return used;
 }
 
@@ -452,8 +525,8 @@ static void events_reader_drop_partial(struct events_reader *r)
  * prefix per record and one for a loss notice. Binary: a ring record
  * grows by at most the difference of the headers and the padding.
  * Unlocked reads, so only a hint: a buffer too small for even one record
- * takes events_read_records()'s slow path, and events_fill() never writes
- * past the real size.
+ * takes events_read_big(), and events_fill() never writes past the real
+ * size.
  */
 static size_t events_read_size(struct events_reader *r, size_t count)
 {
@@ -466,7 +539,7 @@ static size_t events_read_size(struct events_reader *r, size_t count)
 		est = bytes + (records + 1) * (sizeof(struct events_record) + 8);
 	else
 		est = 4 * bytes + (records + 1) * EVENTS_TEXT_PREFIX_MAX;
-	return min3((u64)count, (u64)EVENTS_READ_MAX, est);
+	return min3((u64)count, (u64)EVENTS_CHUNK, est);
 }
 
 static ssize_t events_read_partial(struct events_reader *r,
@@ -484,52 +557,36 @@ static ssize_t events_read_partial(struct events_reader *r,
 }
 
 /*
- * Copy whole records to user space. Nothing is consumed unless the copy
- * succeeds. A text line longer than @count is returned in pieces: its
- * first @count bytes now, the rest by the following reads. A binary
- * record longer than @count fails the read with -EINVAL.
- * Returns 0 if the filter skipped every pending record.
+ * Copy out the next item alone, when it does not fit in a chunk or in the
+ * reader's buffer. A text line longer than the buffer is returned in
+ * pieces: its first bytes now, the rest by the following reads. A binary
+ * record longer than the buffer fails the read with -EINVAL. Advances @c
+ * past it only if the copy succeeded.
  */
-static ssize_t events_read_records(struct events_reader *r,
-				   struct iov_iter *to)
+static ssize_t events_read_big(struct events_reader *r, struct iov_iter *to,
+			       struct events_cursor *c, size_t need)
 {
 	size_t count = iov_iter_count(to);
 	size_t max_line = r->format == EVENTS_FORMAT_BINARY ?
 			  EVENTS_BIN_SIZE(events_dev.max_payload) :
 			  EVENTS_TEXT_LINE_MAX(events_dev.max_payload);
-	struct events_cursor c = r->cur;
-	size_t size = events_read_size(r, count);
-	size_t used = 0, n, need = 0;
+	struct events_cursor next = *c;
+	size_t size, used;
 	ssize_t ret;
 	bool more;
 	char *buf;
 
-	lockdep_assert_held(&r->lock);
+	if (r->format == EVENTS_FORMAT_BINARY && need > count)
+		return -EINVAL;
+	size = need > count ? max_line : min(count, max_line);
 	buf = kvmalloc(size, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	do {
-		n = events_fill(r, buf + used, size - used, EVENTS_FILL_BUDGET,
-				&c, &need, &more);
-		used += n;
-	} while (more && used < size);
-
-	if (!used && need) {
-		/* The next record is larger than @size: render it alone. */
-		kvfree(buf);
-		if (r->format == EVENTS_FORMAT_BINARY && need > count)
-			return -EINVAL;
-		size = need > count ? max_line : min(count, max_line);
-		buf = kvmalloc(size, GFP_KERNEL);
-		if (!buf)
-			return -ENOMEM;
-		c = r->cur;
-		used = events_fill(r, buf, size, 1, &c, &need, &more);
-		if (!used && r->format == EVENTS_FORMAT_BINARY) {
-			/* It grew into a bigger loss record meanwhile. */
-			ret = -EAGAIN;
-			goto out_free;
-		}
+	used = events_fill(r, buf, size, 1, &next, &need, &more);
+	if (!used) {
+		/* It grew into a bigger loss record meanwhile. */
+		ret = -EAGAIN;
+		goto out_free;
 	}
 
 	if (used > count) {
@@ -552,11 +609,55 @@ static ssize_t events_read_records(struct events_reader *r,
 		ret = -EFAULT;
 		goto out_free;
 	}
-	events_reader_commit(r, &c);
+	*c = next;
 	ret = used;
 out_free:
 	kvfree(buf);
 	return ret;
+}
+
+/*
+ * Copy whole records to user space, rendering them a chunk at a time.
+ * What a chunk holds is consumed only once it reached the reader, so a
+ * read that faults consumes nothing, and one that faults after some
+ * chunks returns those. Returns 0 if the filter skipped every pending
+ * record.
+ */
+static ssize_t events_read_records(struct events_reader *r,
+				   struct iov_iter *to)
+{
+	size_t chunk = events_read_size(r, iov_iter_count(to));
+	struct events_cursor c = r->cur;
+	size_t copied = 0, n, need;
+	ssize_t ret = 0;
+	bool more;
+	char *buf;
+
+	lockdep_assert_held(&r->lock);
+	buf = kmalloc(chunk, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	do {
+		n = events_fill(r, buf, min(chunk, iov_iter_count(to)),
+				EVENTS_FILL_BUDGET, &c, &need, &more);
+		if (need) {
+			/* The next item takes more than is left: stop here. */
+			if (copied)
+				break;
+			ret = events_read_big(r, to, &c, need);
+			if (ret <= 0)
+				break;
+			n = ret;
+		} else if (copy_to_iter(buf, n, to) != n) {
+			ret = -EFAULT;
+			break;
+		}
+		events_reader_commit(r, &c);
+		copied += n;
+		cond_resched();
+	} while (more && iov_iter_count(to) && !r->partial);
+	kfree(buf);
+	return copied ?: ret;
 }
 
 /*
@@ -748,7 +849,7 @@ static bool events_walk(struct events_cursor *c, events_walk_fn stop,
 static bool events_walk_match(const struct events_rec *rec, u64 seq,
 			      const void *filter)
 {
-	return events_filter_match(filter, rec);
+	return events_filter_match(filter, rec, events_rec_comm(rec));
 }
 
 static bool events_walk_to_seq(const struct events_rec *rec, u64 seq,
@@ -1098,7 +1199,7 @@ static void events_get_stats(struct events_stats *st)
 	st->max_record = EVENTS_BIN_SIZE(events_dev.max_payload);
 
 	raw_spin_lock_irqsave(&ring->lock, flags);
-	st->capacity = ring->size;
+	st->capacity = events_ring_mem(ring)->size;
 	st->used = ring->tail - ring->head;
 	st->first_seq = atomic64_read(&ring->head_seq);
 	st->next_seq = atomic64_read(&ring->next_seq);

@@ -5,6 +5,7 @@
  */
 
 #include <linux/gfp.h>
+#include <linux/kcsan-checks.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -13,21 +14,15 @@
 
 #include "events_ring.h"
 
-/* The pages and the double mapping of a ring's data. */
-struct events_ring_mem {
-	void *data;
-	struct page **pages;
-	unsigned int nr_pages;
-};
-
 static void events_ring_mem_free(struct events_ring_mem *mem)
 {
+	if (!mem)
+		return;
 	vunmap(mem->data);
 	while (mem->nr_pages)
 		__free_page(mem->pages[--mem->nr_pages]);
 	kvfree(mem->pages);
-	mem->pages = NULL;
-	mem->data = NULL;
+	kfree(mem);
 }
 
 /*
@@ -35,18 +30,19 @@ static void events_ring_mem_free(struct events_ring_mem *mem)
  * does), so a record that wraps around the end of the ring reads and
  * writes as one block.
  */
-static int events_ring_mem_alloc(struct events_ring_mem *mem, u32 size)
+static struct events_ring_mem *events_ring_mem_alloc(u32 size)
 {
 	unsigned int i, nr = size >> PAGE_SHIFT;
+	struct events_ring_mem *mem;
 	struct page **map;
 
-	mem->data = NULL;
-	mem->nr_pages = 0;
+	mem = kzalloc(sizeof(*mem), GFP_KERNEL);
+	if (!mem)
+		return NULL;
+	mem->size = size;
 	mem->pages = kvcalloc(nr, sizeof(*mem->pages), GFP_KERNEL);
-	if (!mem->pages)
-		return -ENOMEM;
 	map = kvcalloc(2 * nr, sizeof(*map), GFP_KERNEL);
-	if (!map)
+	if (!mem->pages || !map)
 		goto err;
 
 	for (; mem->nr_pages < nr; mem->nr_pages++) {
@@ -64,12 +60,12 @@ static int events_ring_mem_alloc(struct events_ring_mem *mem, u32 size)
 	if (!mem->data)
 		goto err;
 	kvfree(map);
-	return 0;
+	return mem;
 
 err:
 	kvfree(map);
 	events_ring_mem_free(mem);
-	return -ENOMEM;
+	return NULL;
 }
 
 static bool events_ring_size_ok(u32 size)
@@ -90,20 +86,16 @@ static bool events_ring_size_ok(u32 size)
  */
 int events_ring_init(struct events_ring *ring, u32 size, u64 first_seq)
 {
-	struct events_ring_mem mem;
-	int ret;
+	struct events_ring_mem *mem;
 
 	if (!events_ring_size_ok(size))
 		return -EINVAL;
-	ret = events_ring_mem_alloc(&mem, size);
-	if (ret)
-		return ret;
+	mem = events_ring_mem_alloc(size);
+	if (!mem)
+		return -ENOMEM;
 
 	raw_spin_lock_init(&ring->lock);
-	ring->data = mem.data;
-	ring->pages = mem.pages;
-	ring->nr_pages = mem.nr_pages;
-	ring->size = size;
+	RCU_INIT_POINTER(ring->mem, mem);
 	ring->head = 0;
 	ring->tail = 0;
 	ring->dropped = 0;
@@ -123,16 +115,7 @@ int events_ring_init(struct events_ring *ring, u32 size, u64 first_seq)
  */
 void events_ring_free(struct events_ring *ring)
 {
-	struct events_ring_mem mem = {
-		.data = ring->data,
-		.pages = ring->pages,
-		.nr_pages = ring->nr_pages,
-	};
-
-	events_ring_mem_free(&mem);
-	ring->pages = NULL;
-	ring->data = NULL;
-	ring->nr_pages = 0;
+	events_ring_mem_free(rcu_replace_pointer(ring->mem, NULL, true));
 }
 
 /* Drop the oldest record. */
@@ -149,12 +132,13 @@ static void events_ring_drop(struct events_ring *ring)
 	ring->dropped++;
 }
 
-/* Drop the oldest records until @need more bytes fit. */
-static void events_ring_make_room(struct events_ring *ring, u32 need)
+/* Drop the oldest records until @need more bytes fit in @size. */
+static void events_ring_make_room(struct events_ring *ring, u32 size,
+				  u32 need)
 {
 	lockdep_assert_held(&ring->lock);
 
-	while (ring->tail - ring->head + need > ring->size)
+	while (ring->tail - ring->head + need > size)
 		events_ring_drop(ring);
 }
 
@@ -166,7 +150,7 @@ static void events_ring_make_room(struct events_ring *ring, u32 need)
  * @payload: @hdr->len bytes of payload
  *
  * The caller guarantees that events_rec_size() of the record does not
- * exceed @ring->size. Never sleeps and never allocates.
+ * exceed the ring's size. Never sleeps and never allocates.
  *
  * Context: Any context but NMI. Takes @ring->lock with interrupts off.
  * Return: the sequence number given to the record.
@@ -175,15 +159,23 @@ u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 		       const char *comm, const void *payload)
 {
 	u32 size = events_rec_size(hdr->comm_len, hdr->len);
+	struct events_ring_mem *mem;
 	struct events_rec *rec;
 	unsigned long flags;
 	u64 seq;
 	char *p;
 
 	raw_spin_lock_irqsave(&ring->lock, flags);
-	events_ring_make_room(ring, size);
+	mem = events_ring_mem(ring);
+	events_ring_make_room(ring, mem->size, size);
+	/*
+	 * Lockless readers check head_seq after they copied a record: the
+	 * drops above must be visible before the stores below overwrite
+	 * what was dropped. Pairs with smp_rmb() in events_ring_read_end().
+	 */
+	smp_wmb();
 
-	rec = ring->data + (ring->tail & (ring->size - 1));
+	rec = events_mem_at(mem, ring->tail);
 	*rec = *hdr;
 	rec->reserved = 0;
 	p = (char *)(rec + 1);
@@ -197,7 +189,8 @@ u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 	if (ring->hooks)
 		ring->hooks->append(ring, rec, seq);
 	WRITE_ONCE(ring->tail, ring->tail + size);
-	atomic64_set(&ring->next_seq, seq + 1);
+	/* Publishes the record; pairs with events_ring_read_begin(). */
+	atomic64_set_release(&ring->next_seq, seq + 1);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 
 	return seq;
@@ -247,31 +240,103 @@ u64 events_ring_clear(struct events_ring *ring)
  */
 int events_ring_resize(struct events_ring *ring, u32 size)
 {
-	struct events_ring_mem old, mem;
+	struct events_ring_mem *old, *mem;
 	unsigned long flags;
-	int ret;
 
 	if (!events_ring_size_ok(size))
 		return -EINVAL;
-	ret = events_ring_mem_alloc(&mem, size);
-	if (ret)
-		return ret;
+	mem = events_ring_mem_alloc(size);
+	if (!mem)
+		return -ENOMEM;
 
 	raw_spin_lock_irqsave(&ring->lock, flags);
-	while (ring->tail - ring->head > size)
-		events_ring_drop(ring);
-	memcpy(mem.data + (ring->head & (size - 1)),
-	       ring->data + (ring->head & (ring->size - 1)),
+	old = events_ring_mem(ring);
+	events_ring_make_room(ring, size, 0);
+	memcpy(events_mem_at(mem, ring->head), events_mem_at(old, ring->head),
 	       ring->tail - ring->head);
-	old.data = ring->data;
-	old.pages = ring->pages;
-	old.nr_pages = ring->nr_pages;
-	ring->data = mem.data;
-	ring->pages = mem.pages;
-	ring->nr_pages = mem.nr_pages;
-	ring->size = size;
+	rcu_assign_pointer(ring->mem, mem);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 
-	events_ring_mem_free(&old);
+	/* Lockless readers may still be reading the old copy. */
+	synchronize_rcu();
+	events_ring_mem_free(old);
 	return 0;
+}
+
+/**
+ * events_ring_read_begin() - start reading records without the ring lock
+ * @ring: the ring
+ * @snap: filled with the ring's memory and sequence numbers
+ *
+ * Records from @snap->head_seq up to @snap->next_seq can be read from
+ * @snap->mem with events_ring_peek() until events_ring_read_end(), which
+ * tells whether they were still intact. A writer may overwrite a record
+ * (dropping it) while it is read: the reader then gets garbage that it
+ * must throw away, never a fault. Nothing in between may sleep.
+ *
+ * Context: Any context but NMI. Enters an RCU read-side critical section.
+ */
+void events_ring_read_begin(struct events_ring *ring,
+			    struct events_ring_snap *snap) __acquires(RCU)
+{
+	rcu_read_lock();
+	/*
+	 * Pairs with the release in events_ring_append(): the records below
+	 * next_seq are complete. A resize that took place before they were
+	 * appended is visible too, so @mem holds them.
+	 */
+	snap->next_seq = atomic64_read_acquire(&ring->next_seq);
+	snap->mem = rcu_dereference(ring->mem);
+	snap->head_seq = atomic64_read(&ring->head_seq);
+	/* The reads of records race with writers by design: see above. */
+	kcsan_disable_current();
+}
+
+/**
+ * events_ring_peek() - copy a record's header, without the ring lock
+ * @snap: from events_ring_read_begin()
+ * @pos: the record's position
+ * @hdr: where to copy the header
+ *
+ * Between events_ring_read_begin() and events_ring_read_end(). A record
+ * being overwritten may yield any header; one whose sizes could not be
+ * right is refused, so that the caller never reads past the record's
+ * place in the ring whatever it got.
+ *
+ * Return: the record's comm, followed by its payload, or NULL.
+ */
+const char *events_ring_peek(const struct events_ring_snap *snap, u64 pos,
+			     struct events_rec *hdr)
+{
+	const struct events_rec *rec = events_mem_at(snap->mem, pos);
+
+	memcpy(hdr, rec, sizeof(*hdr));
+	/* The compiler may not read the ring's copy again after the checks. */
+	barrier();
+	if (hdr->comm_len > EVENTS_COMM_LEN ||
+	    hdr->len > snap->mem->size ||
+	    events_rec_size(hdr->comm_len, hdr->len) > snap->mem->size)
+		return NULL;
+	return events_rec_comm(rec);
+}
+
+/**
+ * events_ring_read_end() - finish a lockless read of the ring
+ * @ring: the ring
+ * @seq: the oldest record read since events_ring_read_begin()
+ *
+ * Context: Leaves the RCU read-side critical section.
+ * Return: true if no record read, from @seq on, was dropped meanwhile,
+ * so that all of them were intact.
+ */
+bool events_ring_read_end(struct events_ring *ring, u64 seq) __releases(RCU)
+{
+	bool intact;
+
+	kcsan_enable_current();
+	/* Pairs with smp_wmb() in events_ring_append(). */
+	smp_rmb();
+	intact = atomic64_read(&ring->head_seq) <= seq;
+	rcu_read_unlock();
+	return intact;
 }

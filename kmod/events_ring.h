@@ -3,13 +3,15 @@
  * The events ring: a byte ring of variable-size records that drops the
  * oldest records to make room. It knows nothing about files or readers;
  * readers keep their own (sequence, position) cursor and validate it
- * against the ring under the ring lock.
+ * against the ring, either under the ring lock or, without it, by checking
+ * after the fact that the records they read were not dropped meanwhile.
  */
 #ifndef _EVENTS_RING_H
 #define _EVENTS_RING_H
 
 #include <linux/atomic.h>
 #include <linux/math.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -63,8 +65,26 @@ struct events_ring_hooks {
 };
 
 /**
+ * struct events_ring_mem - the memory behind a ring
+ * @data:	@size bytes mapped twice in a row, so that a record that
+ *		wraps around the end is still contiguous in memory
+ * @size:	capacity in bytes, a power of two
+ * @pages:	the pages behind @data
+ * @nr_pages:	number of entries in @pages
+ *
+ * Replaced as a whole by a resize, and freed only after an RCU grace
+ * period, so that a reader without the ring lock never sees it go.
+ */
+struct events_ring_mem {
+	void *data;
+	u32 size;
+	struct page **pages;
+	unsigned int nr_pages;
+};
+
+/**
  * struct events_ring - the record ring
- * @lock:	serializes writers, and readers against writers
+ * @lock:	serializes writers, and readers that take it against writers
  * @head:	logical byte position of the oldest record
  * @tail:	logical byte position where the next record goes
  * @head_seq:	sequence number of the record at @head
@@ -73,18 +93,15 @@ struct events_ring_hooks {
  * @first_seq:	sequence number of the first record since init
  * @hooks:	calls made on append and drop, or NULL
  * @hooks_data:	for @hooks
- * @size:	capacity in bytes, a power of two
- * @data:	@size bytes mapped twice in a row, so that a record that
- *		wraps around the end is still contiguous in memory
- * @pages:	the pages behind @data
- * @nr_pages:	number of entries in @pages
+ * @mem:	the records' memory
  *
- * Positions are logical byte offsets that only grow; the offset in @data
- * is the position modulo @size. @head, @tail, @dropped, @hooks, @size,
- * @data and @pages are protected by @lock (a resize replaces the memory).
- * @tail, @head_seq and @next_seq are written only under @lock and may be
- * read without it as a hint (poll, wait conditions, buffer sizing);
- * whoever acts on them takes @lock.
+ * Positions are logical byte offsets that only grow; the offset in the
+ * memory is the position modulo its size. @head, @tail, @dropped, @hooks
+ * and @mem are changed under @lock. @tail, @head_seq and @next_seq are
+ * written only under @lock and may be read without it as a hint (poll,
+ * wait conditions, buffer sizing). Readers may also read records without
+ * the lock, through events_ring_read_begin() and events_ring_read_end(),
+ * which tell them whether what they read was intact.
  */
 struct events_ring {
 	raw_spinlock_t lock;
@@ -96,10 +113,20 @@ struct events_ring {
 	u64 first_seq;
 	const struct events_ring_hooks *hooks;
 	void *hooks_data;
-	u32 size;
-	void *data;
-	struct page **pages;
-	unsigned int nr_pages;
+	struct events_ring_mem __rcu *mem;
+};
+
+/**
+ * struct events_ring_snap - what a lockless reader of the ring sees
+ * @mem:	the ring's memory
+ * @head_seq:	the oldest record then
+ * @next_seq:	the number the next record was to get: every record below
+ *		it is complete in @mem
+ */
+struct events_ring_snap {
+	const struct events_ring_mem *mem;
+	u64 head_seq;
+	u64 next_seq;
 };
 
 /**
@@ -125,6 +152,23 @@ static inline const char *events_rec_payload(const struct events_rec *rec)
 }
 
 /**
+ * events_ring_mem() - the ring's memory, for a holder of the ring lock
+ * @ring: the ring
+ *
+ * Context: Caller holds @ring->lock.
+ */
+static inline struct events_ring_mem *events_ring_mem(struct events_ring *ring)
+{
+	return rcu_dereference_protected(ring->mem,
+					 lockdep_is_held(&ring->lock));
+}
+
+static inline void *events_mem_at(const struct events_ring_mem *mem, u64 pos)
+{
+	return mem->data + (pos & (mem->size - 1));
+}
+
+/**
  * events_ring_at() - the record stored at a position
  * @ring: the ring
  * @pos: a logical position between @ring->head and @ring->tail
@@ -133,9 +177,9 @@ static inline const char *events_rec_payload(const struct events_rec *rec)
  * Return: the record header, contiguous with its comm and payload.
  */
 static inline const struct events_rec *
-events_ring_at(const struct events_ring *ring, u64 pos)
+events_ring_at(struct events_ring *ring, u64 pos)
 {
-	return ring->data + (pos & (ring->size - 1));
+	return events_mem_at(events_ring_mem(ring), pos);
 }
 
 int events_ring_init(struct events_ring *ring, u32 size, u64 first_seq);
@@ -144,5 +188,10 @@ u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 		       const char *comm, const void *payload);
 u64 events_ring_clear(struct events_ring *ring);
 int events_ring_resize(struct events_ring *ring, u32 size);
+void events_ring_read_begin(struct events_ring *ring,
+			    struct events_ring_snap *snap) __acquires(RCU);
+const char *events_ring_peek(const struct events_ring_snap *snap, u64 pos,
+			     struct events_rec *hdr);
+bool events_ring_read_end(struct events_ring *ring, u64 seq) __releases(RCU);
 
 #endif /* _EVENTS_RING_H */

@@ -45,11 +45,23 @@ static u64 test_retained(struct events_ring *ring)
 	return atomic64_read(&ring->next_seq) - atomic64_read(&ring->head_seq);
 }
 
+static u32 test_capacity(struct events_ring *ring)
+{
+	u32 size;
+
+	raw_spin_lock_irq(&ring->lock);
+	size = events_ring_mem(ring)->size;
+	raw_spin_unlock_irq(&ring->lock);
+	return size;
+}
+
 /* Check every retained record: sizes add up, payloads are intact. */
 static void test_walk(struct kunit *test, struct events_ring *ring)
 {
+	u32 size = test_capacity(ring);
 	u64 pos = ring->head, n = 0;
 
+	raw_spin_lock_irq(&ring->lock);
 	while (pos != ring->tail) {
 		const struct events_rec *rec = events_ring_at(ring, pos);
 		const u8 *p = (const u8 *)events_rec_payload(rec);
@@ -61,11 +73,12 @@ static void test_walk(struct kunit *test, struct events_ring *ring)
 		for (i = 0; i < rec->len; i++)
 			KUNIT_ASSERT_EQ(test, (u8)rec->pid, p[i]);
 		pos += events_rec_size(rec->comm_len, rec->len);
-		KUNIT_ASSERT_LE(test, pos - ring->head, (u64)ring->size);
+		KUNIT_ASSERT_LE(test, pos - ring->head, (u64)size);
 		n++;
 	}
+	raw_spin_unlock_irq(&ring->lock);
 	KUNIT_EXPECT_EQ(test, test_retained(ring), n);
-	KUNIT_EXPECT_LE(test, ring->tail - ring->head, (u64)ring->size);
+	KUNIT_EXPECT_LE(test, ring->tail - ring->head, (u64)size);
 }
 
 static void events_ring_init_rejects_bad_sizes(struct kunit *test)
@@ -286,7 +299,7 @@ static void events_ring_resize_keeps_positions(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, -EINVAL, events_ring_resize(ring, 5000));
 	KUNIT_ASSERT_EQ(test, 0, events_ring_resize(ring, 4 * TEST_RING_SIZE));
-	KUNIT_EXPECT_EQ(test, 4 * TEST_RING_SIZE, ring->size);
+	KUNIT_EXPECT_EQ(test, 4 * TEST_RING_SIZE, test_capacity(ring));
 	KUNIT_EXPECT_EQ(test, head, ring->head);
 	KUNIT_EXPECT_EQ(test, tail, ring->tail);
 	KUNIT_EXPECT_EQ(test, head_seq, atomic64_read(&ring->head_seq));
@@ -374,6 +387,74 @@ static void events_ring_hooks_see_every_record(struct kunit *test)
 	events_ring_free(ring);
 }
 
+/* A reader without the lock learns whether what it read was dropped. */
+static void events_ring_lockless_read_sees_drops(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	struct events_ring_snap snap;
+	struct events_rec hdr;
+	const char *body;
+	int i;
+
+	for (i = 1; i <= 10; i++)
+		test_append(ring, 10, i);
+	events_ring_read_begin(ring, &snap);
+	KUNIT_EXPECT_EQ(test, 1, snap.head_seq);
+	KUNIT_EXPECT_EQ(test, 11, snap.next_seq);
+	KUNIT_EXPECT_EQ(test, TEST_RING_SIZE, snap.mem->size);
+	body = events_ring_peek(&snap, events_rec_size(4, 10), &hdr);
+	KUNIT_EXPECT_TRUE(test, events_ring_read_end(ring, 1));
+	KUNIT_ASSERT_NOT_NULL(test, body);
+	KUNIT_EXPECT_EQ(test, 10, hdr.len);
+	KUNIT_EXPECT_EQ(test, 4, hdr.comm_len);
+	KUNIT_EXPECT_EQ(test, 2, hdr.pid);
+	KUNIT_EXPECT_EQ(test, 0, memcmp(body, "test", 4));
+
+	/* Records appended meanwhile do not matter, dropped ones do. */
+	events_ring_read_begin(ring, &snap);
+	test_append(ring, 10, 11);
+	KUNIT_EXPECT_TRUE(test, events_ring_read_end(ring, 1));
+	events_ring_read_begin(ring, &snap);
+	for (i = 0; i < 40; i++)
+		test_append(ring, 100, i);
+	KUNIT_EXPECT_FALSE(test, events_ring_read_end(ring, 1));
+	events_ring_read_begin(ring, &snap);
+	KUNIT_EXPECT_TRUE(test, events_ring_read_end(ring, snap.head_seq));
+	test_walk(test, ring);
+	events_ring_free(ring);
+}
+
+/* Whatever a header holds, a lockless reader stays inside the record. */
+static void events_ring_peek_refuses_impossible_sizes(struct kunit *test)
+{
+	struct events_ring *ring = test_ring_new(test, TEST_RING_SIZE, 1);
+	struct events_ring_snap snap;
+	struct events_rec hdr, *rec, saved;
+
+	test_append(ring, 10, 1);
+	raw_spin_lock_irq(&ring->lock);
+	rec = (struct events_rec *)events_ring_at(ring, ring->head);
+	raw_spin_unlock_irq(&ring->lock);
+	saved = *rec;
+
+	events_ring_read_begin(ring, &snap);
+	rec->comm_len = EVENTS_COMM_LEN + 1;
+	KUNIT_EXPECT_NULL(test, events_ring_peek(&snap, 0, &hdr));
+	*rec = saved;
+	rec->len = TEST_RING_SIZE - sizeof(*rec) + 1;
+	KUNIT_EXPECT_NULL(test, events_ring_peek(&snap, 0, &hdr));
+	rec->len = U32_MAX - 7;
+	KUNIT_EXPECT_NULL(test, events_ring_peek(&snap, 0, &hdr));
+	*rec = saved;
+	rec->comm_len = 0;
+	rec->len = TEST_RING_SIZE - sizeof(*rec);
+	KUNIT_EXPECT_NOT_NULL(test, events_ring_peek(&snap, 0, &hdr));
+	*rec = saved;
+	KUNIT_EXPECT_NOT_NULL(test, events_ring_peek(&snap, 0, &hdr));
+	KUNIT_EXPECT_TRUE(test, events_ring_read_end(ring, 1));
+	events_ring_free(ring);
+}
+
 static struct kunit_case events_ring_cases[] = {
 	KUNIT_CASE(events_ring_init_rejects_bad_sizes),
 	KUNIT_CASE(events_ring_append_assigns_sequence),
@@ -390,6 +471,8 @@ static struct kunit_case events_ring_cases[] = {
 	KUNIT_CASE(events_ring_clear_keeps_sequence),
 	KUNIT_CASE(events_ring_resize_keeps_positions),
 	KUNIT_CASE(events_ring_hooks_see_every_record),
+	KUNIT_CASE(events_ring_lockless_read_sees_drops),
+	KUNIT_CASE(events_ring_peek_refuses_impossible_sizes),
 	{}
 };
 
