@@ -18,6 +18,7 @@
 #include <linux/time64.h>
 #include <linux/string.h>
 #include <linux/uidgid.h>
+#include <linux/user_namespace.h>
 
 #include "events_format.h"
 #include "events_ring.h"
@@ -39,29 +40,37 @@ static void events_out_char(struct events_out *o, char c)
 	o->len++;
 }
 
+static void events_out_mem(struct events_out *o, const char *s, size_t n)
+{
+	if (o->len < o->avail)
+		memcpy(o->buf + o->len, s, min(n, o->avail - o->len));
+	o->len += n;
+}
+
 static void events_out_u64(struct events_out *o, u64 v, int min_digits)
 {
 	char tmp[20];
-	int n = 0;
+	int n = sizeof(tmp);
 
+	/* Two digits per 64-bit division. */
 	do {
-		tmp[n++] = '0' + do_div(v, 10);
-	} while (v || n < min_digits);
-	while (n)
-		events_out_char(o, tmp[--n]);
+		u32 rem = do_div(v, 100);
+
+		tmp[--n] = '0' + rem % 10;
+		tmp[--n] = '0' + rem / 10;
+	} while (v);
+	/* The last pair may have a leading zero. */
+	if (tmp[n] == '0' && (int)sizeof(tmp) - n > max(min_digits, 1))
+		n++;
+	while ((int)sizeof(tmp) - n < min_digits)
+		tmp[--n] = '0';
+	events_out_mem(o, tmp + n, sizeof(tmp) - n);
 }
 
 static void events_out_str(struct events_out *o, const char *s)
 {
 	while (*s)
 		events_out_char(o, *s++);
-}
-
-static void events_out_mem(struct events_out *o, const char *s, size_t n)
-{
-	if (o->len < o->avail)
-		memcpy(o->buf + o->len, s, min(n, o->avail - o->len));
-	o->len += n;
 }
 
 static bool events_escaped(u8 c, bool field)
@@ -158,6 +167,18 @@ static u32 events_view_pid(u32 nr, const struct events_view *view)
 	return vnr;
 }
 
+/*
+ * The uid as the reader sees it. The initial namespace maps every uid but
+ * the invalid one to itself, so its readers (the common case) need no
+ * lookup.
+ */
+static u32 events_view_uid(u32 uid, const struct events_view *view)
+{
+	if (view->user_ns == &init_user_ns && uid != (u32)-1)
+		return uid;
+	return from_kuid_munged(view->user_ns, KUIDT_INIT(uid));
+}
+
 /**
  * events_format_rec() - render one record as a text line
  * @buf: where to write
@@ -188,8 +209,7 @@ size_t events_format_rec(char *buf, size_t avail, const struct events_rec *rec,
 	events_out_char(&o, ',');
 	events_out_u64(&o, events_view_pid(rec->pid, view), 1);
 	events_out_char(&o, ',');
-	events_out_u64(&o, from_kuid_munged(view->user_ns,
-					    KUIDT_INIT(rec->uid)), 1);
+	events_out_u64(&o, events_view_uid(rec->uid, view), 1);
 	events_out_char(&o, ',');
 	if (rec->comm_len)
 		events_out_escaped(&o, body, rec->comm_len, true);
@@ -258,7 +278,7 @@ size_t events_format_rec_bin(char *buf, size_t avail,
 		.ts_real = rec->ts_real,
 		.ts_boot = rec->ts_boot,
 		.pid = events_view_pid(rec->pid, view),
-		.uid = from_kuid_munged(view->user_ns, KUIDT_INIT(rec->uid)),
+		.uid = events_view_uid(rec->uid, view),
 		.payload_len = rec->len,
 	};
 
