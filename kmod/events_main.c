@@ -51,6 +51,8 @@
 #define EVENTS_FILL_BUDGET	SZ_8K
 /* Writes up to this size are copied through the stack, larger via kmalloc. */
 #define EVENTS_STACK_PAYLOAD	256
+/* Ring bytes EVENTS_IOC_LOG stores per hold of the ring lock. */
+#define EVENTS_LOG_LOCK_BYTES	SZ_4K
 
 static unsigned int ring_size = SZ_1M;
 module_param(ring_size, uint, 0444);
@@ -245,6 +247,30 @@ static void events_now(u64 *real, u64 *boot)
 	*boot = ktime_to_ns(ktime_mono_to_any(now, TK_OFFS_BOOT));
 }
 
+/*
+ * Stamp @hdr for an event logged now by the current context, with the
+ * writer's name in @comm: in task context the caller's tgid, uid and comm,
+ * from interrupt context none.
+ */
+static void events_dev_stamp(struct events_rec *hdr,
+			     char comm[EVENTS_COMM_LEN], bool kernel)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->flags = kernel ? EVENTS_REC_KERNEL : 0;
+	if (in_task()) {
+		/*
+		 * Unlocked, like printk's use of current->comm: task_lock()
+		 * may not be taken in every context we are called from, and
+		 * a comm renamed under us at worst reads as a mix.
+		 */
+		data_race(memcpy(comm, current->comm, EVENTS_COMM_LEN));
+		hdr->comm_len = strnlen(comm, EVENTS_COMM_LEN);
+		hdr->pid = task_tgid_nr(current);
+		hdr->uid = __kuid_val(current_uid());
+	}
+	events_now(&hdr->ts_real, &hdr->ts_boot);
+}
+
 /**
  * events_dev_append() - stamp and store one event
  * @dev: the device
@@ -261,24 +287,11 @@ static void events_now(u64 *real, u64 *boot)
 u64 events_dev_append(struct events_dev *dev, const char *msg, size_t len,
 		      bool kernel)
 {
-	struct events_rec hdr = {
-		.len = len,
-		.flags = kernel ? EVENTS_REC_KERNEL : 0,
-	};
+	struct events_rec hdr;
 	char comm[EVENTS_COMM_LEN];
 
-	if (in_task()) {
-		/*
-		 * Unlocked, like printk's use of current->comm: task_lock()
-		 * may not be taken in every context we are called from, and
-		 * a comm renamed under us at worst reads as a mix.
-		 */
-		data_race(memcpy(comm, current->comm, sizeof(comm)));
-		hdr.comm_len = strnlen(comm, sizeof(comm));
-		hdr.pid = task_tgid_nr(current);
-		hdr.uid = __kuid_val(current_uid());
-	}
-	events_now(&hdr.ts_real, &hdr.ts_boot);
+	events_dev_stamp(&hdr, comm, kernel);
+	hdr.len = len;
 	return events_ring_append(&dev->ring, &hdr, comm, msg);
 }
 
@@ -1169,6 +1182,101 @@ static long events_ioc_set_filter(struct events_reader *r, void __user *uarg)
 	return 0;
 }
 
+/*
+ * Check a batch of entries: whole entries of 1 to max_payload bytes with
+ * zero flags, back to back, up to the end. Returns how many, or an error.
+ */
+static long events_log_check(const char *buf, u32 len)
+{
+	const struct events_entry *e;
+	u32 off = 0;
+	long n = 0;
+
+	while (off < len) {
+		if (len - off < sizeof(*e))
+			return -EINVAL;
+		e = (const struct events_entry *)(buf + off);
+		if (e->flags || !e->len)
+			return -EINVAL;
+		if (e->len > events_dev.max_payload)
+			return -EMSGSIZE;
+		if (EVENTS_ENTRY_SIZE(e->len) > len - off)
+			return -EINVAL;
+		off += EVENTS_ENTRY_SIZE(e->len);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Log a batch of events: the batch is copied in and checked whole first,
+ * so that bad input logs nothing. One time stamp and one wake-up serve
+ * the whole batch, and the ring lock is held for up to
+ * EVENTS_LOG_LOCK_BYTES of records at a time.
+ */
+static long events_ioc_log(struct file *file, void __user *uarg)
+{
+	struct events_dev *dev = &events_dev;
+	struct events_ring *ring = &dev->ring;
+	struct events_log_args args;
+	char comm[EVENTS_COMM_LEN];
+	struct events_rec hdr;
+	unsigned long flags;
+	long ret, n, i = 0;
+	u32 off = 0, held;
+	char *buf;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	ret = events_args_in(&args, sizeof(args), uarg);
+	if (ret)
+		return ret;
+	if (args.flags)
+		return -EINVAL;
+	if (args.len > EVENTS_LOG_MAX)
+		return -E2BIG;
+	args.count = 0;
+	args.seq = 0;
+	if (!args.len)
+		return events_args_out(uarg, &args, sizeof(args));
+
+	buf = kvmalloc(args.len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	if (copy_from_user(buf, u64_to_user_ptr(args.entries), args.len)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	n = events_log_check(buf, args.len);
+	if (n < 0) {
+		ret = n;
+		goto out_free;
+	}
+
+	events_dev_stamp(&hdr, comm, false);
+	while (i < n) {
+		raw_spin_lock_irqsave(&ring->lock, flags);
+		for (held = 0; i < n && held < EVENTS_LOG_LOCK_BYTES; i++) {
+			const struct events_entry *e = (void *)(buf + off);
+			u64 seq;
+
+			hdr.len = e->len;
+			seq = events_ring_append_locked(ring, &hdr, comm, e + 1);
+			if (!i)
+				args.seq = seq;
+			held += events_rec_size(hdr.comm_len, hdr.len);
+			off += EVENTS_ENTRY_SIZE(e->len);
+		}
+		raw_spin_unlock_irqrestore(&ring->lock, flags);
+	}
+	events_wake(dev);
+	args.count = n;
+	ret = events_args_out(uarg, &args, sizeof(args));
+out_free:
+	kvfree(buf);
+	return ret;
+}
+
 static long events_ioc_reader_stats(struct events_reader *r,
 				    void __user *uarg)
 {
@@ -1267,6 +1375,8 @@ static long events_ioctl(struct file *file, unsigned int cmd,
 		return events_ioc_set_filter(r, uarg);
 	case EVENTS_IOC_NOSIZE(EVENTS_IOC_READER_STATS):
 		return events_ioc_reader_stats(r, uarg);
+	case EVENTS_IOC_NOSIZE(EVENTS_IOC_LOG):
+		return events_ioc_log(file, uarg);
 	case EVENTS_IOC_NOSIZE(EVENTS_IOC_STATS):
 		return events_ioc_stats(uarg);
 	case EVENTS_IOC_NOSIZE(EVENTS_IOC_CLEAR):

@@ -143,7 +143,7 @@ static void events_ring_make_room(struct events_ring *ring, u32 size,
 }
 
 /**
- * events_ring_append() - add one record, dropping the oldest as needed
+ * events_ring_append_locked() - add one record, dropping the oldest as needed
  * @ring: the ring
  * @hdr: the header to store; @hdr->len and @hdr->comm_len give the sizes
  * @comm: @hdr->comm_len bytes of writer name
@@ -152,21 +152,19 @@ static void events_ring_make_room(struct events_ring *ring, u32 size,
  * The caller guarantees that events_rec_size() of the record does not
  * exceed the ring's size. Never sleeps and never allocates.
  *
- * Context: Any context but NMI. Takes @ring->lock with interrupts off.
+ * Context: Caller holds @ring->lock with interrupts off.
  * Return: the sequence number given to the record.
  */
-u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
-		       const char *comm, const void *payload)
+u64 events_ring_append_locked(struct events_ring *ring,
+			      const struct events_rec *hdr, const char *comm,
+			      const void *payload)
 {
+	struct events_ring_mem *mem = events_ring_mem(ring);
 	u32 size = events_rec_size(hdr->comm_len, hdr->len);
-	struct events_ring_mem *mem;
 	struct events_rec *rec;
-	unsigned long flags;
 	u64 seq;
 	char *p;
 
-	raw_spin_lock_irqsave(&ring->lock, flags);
-	mem = events_ring_mem(ring);
 	events_ring_make_room(ring, mem->size, size);
 	/*
 	 * Lockless readers check head_seq after they copied a record: the
@@ -191,8 +189,30 @@ u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 	WRITE_ONCE(ring->tail, ring->tail + size);
 	/* Publishes the record; pairs with events_ring_read_begin(). */
 	atomic64_set_release(&ring->next_seq, seq + 1);
-	raw_spin_unlock_irqrestore(&ring->lock, flags);
+	return seq;
+}
 
+/**
+ * events_ring_append() - add one record, dropping the oldest as needed
+ * @ring: the ring
+ * @hdr: the header to store; @hdr->len and @hdr->comm_len give the sizes
+ * @comm: @hdr->comm_len bytes of writer name
+ * @payload: @hdr->len bytes of payload
+ *
+ * As events_ring_append_locked(), taking the ring lock.
+ *
+ * Context: Any context but NMI. Takes @ring->lock with interrupts off.
+ * Return: the sequence number given to the record.
+ */
+u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
+		       const char *comm, const void *payload)
+{
+	unsigned long flags;
+	u64 seq;
+
+	raw_spin_lock_irqsave(&ring->lock, flags);
+	seq = events_ring_append_locked(ring, hdr, comm, payload);
+	raw_spin_unlock_irqrestore(&ring->lock, flags);
 	return seq;
 }
 

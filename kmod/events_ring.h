@@ -184,6 +184,9 @@ events_ring_at(struct events_ring *ring, u64 pos)
 
 int events_ring_init(struct events_ring *ring, u32 size, u64 first_seq);
 void events_ring_free(struct events_ring *ring);
+u64 events_ring_append_locked(struct events_ring *ring,
+			      const struct events_rec *hdr, const char *comm,
+			      const void *payload);
 u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 		       const char *comm, const void *payload);
 u64 events_ring_clear(struct events_ring *ring);

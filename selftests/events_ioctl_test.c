@@ -78,6 +78,12 @@ _Static_assert(sizeof(struct events_pattern) == 16, "pattern");
 _Static_assert(sizeof(struct events_reader_stats) == 40, "reader stats");
 _Static_assert(sizeof(struct events_stats) == 88, "stats");
 _Static_assert(sizeof(struct events_resize_args) == 16, "resize args");
+CHECK_OFF(events_log_args, entries, 8);
+CHECK_OFF(events_log_args, len, 16);
+CHECK_OFF(events_log_args, count, 20);
+CHECK_OFF(events_log_args, seq, 24);
+_Static_assert(sizeof(struct events_log_args) == 32, "log args");
+_Static_assert(sizeof(struct events_entry) == 8, "log entry");
 
 static void sleep_ms(int ms)
 {
@@ -813,6 +819,7 @@ TEST_F(ioctl, struct_sizes)
 	struct events_reader_stats rsa = { 0 };
 	struct events_stats sta = { 0 };
 	struct events_resize_args ra = { .capacity = self->st.capacity };
+	struct events_log_args la = { 0 };
 	const struct sized_case cases[] = {
 		{ "SET_FORMAT", EVENTS_IOC_SET_FORMAT, sizeof(fa), false, false },
 		{ "SEEK", EVENTS_IOC_SEEK, sizeof(sa), true, false },
@@ -820,15 +827,18 @@ TEST_F(ioctl, struct_sizes)
 		{ "READER_STATS", EVENTS_IOC_READER_STATS, sizeof(rsa), true, false },
 		{ "STATS", EVENTS_IOC_STATS, sizeof(sta), true, false },
 		{ "RESIZE", EVENTS_IOC_RESIZE, sizeof(ra), false, true },
+		{ "LOG", EVENTS_IOC_LOG, sizeof(la), true, false },
 	};
-	const void *bases[] = { &fa, &sa, &fia, &rsa, &sta, &ra };
+	const void *bases[] = { &fa, &sa, &fia, &rsa, &sta, &ra, &la };
 	unsigned int i;
-	int fd = ev_open_live(O_RDONLY | O_NONBLOCK);
+	int rfd = ev_open_live(O_RDONLY | O_NONBLOCK);
 
-	ASSERT_LE(0, fd);
+	ASSERT_LE(0, rfd);
 	sa.value = self->st.next_seq;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct sized_case *c = &cases[i];
+		/* LOG needs a file open for writing (an empty batch). */
+		int fd = c->cmd == EVENTS_IOC_LOG ? self->fd : rfd;
 		uint32_t sizes_small[] = { 0, 4, (uint32_t)c->base - 4,
 					   (uint32_t)c->base - 1 };
 		uint32_t sizes_ok[] = { (uint32_t)c->base, (uint32_t)c->base + 8,
@@ -855,7 +865,8 @@ TEST_F(ioctl, struct_sizes)
 		 * argument it reads is refused; a result it only writes is
 		 * accepted, and the byte is zeroed.
 		 */
-		result_only = c->out && c->cmd != EVENTS_IOC_SEEK;
+		result_only = c->out && c->cmd != EVENTS_IOC_SEEK &&
+			      c->cmd != EVENTS_IOC_LOG;
 		ret = sized_call(fd, c, bases[i], c->base + 8, 1, &b);
 		EXPECT_EQ(result_only ? 0 : E2BIG, ret)
 			TH_LOG("%s size %zu, nonzero tail", c->name,
@@ -906,7 +917,7 @@ TEST_F(ioctl, struct_sizes)
 	}
 	/* an output structure the caller built smaller than the kernel's is
 	 * covered by "too small": the first version is the whole struct */
-	close(fd);
+	close(rfd);
 }
 
 /* Output structures: size set to what was written, the rest zeroed. */
@@ -943,9 +954,9 @@ TEST_F(ioctl, unknown_ioctls_enotty)
 {
 	const unsigned long cmds[] = {
 		_IO(EVENTS_IOC_MAGIC, 0x00),
-		_IO(EVENTS_IOC_MAGIC, 0x08),
-		_IOWR(EVENTS_IOC_MAGIC, 0x08, struct events_stats),
-		_IOW(EVENTS_IOC_MAGIC, 0x09, struct events_resize_args),
+		_IO(EVENTS_IOC_MAGIC, 0x09),
+		_IOWR(EVENTS_IOC_MAGIC, 0x09, struct events_stats),
+		_IOW(EVENTS_IOC_MAGIC, 0x0a, struct events_resize_args),
 		_IO(EVENTS_IOC_MAGIC, 0x7f),
 		_IO(EVENTS_IOC_MAGIC, 0xff),
 		_IOWR('E', 0x05, struct events_stats),
@@ -1026,14 +1037,257 @@ TEST_F(ioctl, efault)
 	const unsigned long cmds[] = {
 		EVENTS_IOC_SET_FORMAT, EVENTS_IOC_SEEK, EVENTS_IOC_SET_FILTER,
 		EVENTS_IOC_READER_STATS, EVENTS_IOC_STATS, EVENTS_IOC_RESIZE,
+		EVENTS_IOC_LOG,
 	};
 	unsigned int i;
 
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		EXPECT_EQ(EFAULT, xioctl(self->fd, cmds[i], NULL)) TH_LOG("cmd %u", i);
 		EXPECT_EQ(EFAULT, xioctl(self->fd, cmds[i], bad_ptr(4096)));
 		EXPECT_EQ(EFAULT, xioctl(self->fd, cmds[i], bad_ptr(~(uintptr_t)0 - 15)));
 	}
+}
+
+/* ---- LOG: batches of events ---------------------------------------------- */
+
+/* A batch being built: entries back to back in buf. */
+struct batch {
+	uint8_t buf[EVENTS_LOG_MAX + 64];
+	size_t len;
+	unsigned int n;
+};
+
+/* Append an entry of len bytes; the padding is filled with 0xee. */
+static void batch_add(struct batch *b, const void *msg, uint32_t len)
+{
+	struct events_entry e = { .len = len };
+	size_t size = EVENTS_ENTRY_SIZE(len);
+
+	memset(b->buf + b->len, 0xee, size);
+	memcpy(b->buf + b->len, &e, sizeof(e));
+	memcpy(b->buf + b->len + sizeof(e), msg, len);
+	b->len += size;
+	b->n++;
+}
+
+/* EVENTS_IOC_LOG of the first len bytes of b; 0 or the errno. */
+static int log_batch(int fd, const struct batch *b, size_t len,
+		     struct events_log_args *out)
+{
+	struct events_log_args a = {
+		.size = sizeof(a), .entries = u64ptr(b->buf), .len = len,
+		.count = 0xdeadbeef, .seq = 0xcccccccccccccccc,
+	};
+	int ret = xioctl(fd, EVENTS_IOC_LOG, &a);
+
+	if (out)
+		*out = a;
+	return ret;
+}
+
+/*
+ * Every entry becomes one event, its payload exactly as given (newlines
+ * and NULs too), in order, with one time stamp and the caller's identity.
+ */
+TEST_F(ioctl, log_batch)
+{
+	static const char comm[] = "evbatch";
+	struct batch *b = calloc(1, sizeof(*b));
+	char msg[24][200];
+	size_t len[24];
+	struct events_log_args la;
+	uint64_t rb, ra;
+	struct brd bin;
+	struct brec r;
+	int i;
+
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, prctl(PR_SET_NAME, comm));
+	OPEN_BRD(&bin, self);
+	for (i = 0; i < 24; i++) {
+		int n = snprintf(msg[i], sizeof(msg[i]), "lb%s ", self->mark);
+
+		/* every padding amount, and bytes write(2) would handle */
+		memset(msg[i] + n, 'a' + i, i);
+		len[i] = n + i;
+		if (i == 5)
+			msg[i][len[i]++] = '\n';
+		if (i == 6) {
+			msg[i][len[i]++] = '\0';
+			msg[i][len[i]++] = '\\';
+		}
+		batch_add(b, msg[i], len[i]);
+	}
+	rb = now_ns(CLOCK_REALTIME);
+	ASSERT_EQ(0, log_batch(self->fd, b, b->len, &la));
+	ra = now_ns(CLOCK_REALTIME);
+	EXPECT_EQ(sizeof(la), la.size);
+	EXPECT_EQ(24, la.count);
+
+	for (i = 0; i < 24; i++) {
+		BNEXT(&bin, WAIT_MS, &r);
+		EXPECT_EQ(len[i], r.payload_len) TH_LOG("entry %d", i);
+		EXPECT_EQ(0, memcmp(r.payload, msg[i], len[i]))
+			TH_LOG("entry %d", i);
+		/* nothing else logs while the test runs */
+		EXPECT_EQ(la.seq + i, r.seq);
+		EXPECT_EQ(0, r.flags);
+		EXPECT_EQ((uint32_t)getpid(), r.pid);
+		EXPECT_EQ(getuid(), r.uid);
+		EXPECT_STREQ(comm, r.comm);
+		EXPECT_LE(rb, r.ts_real);
+		EXPECT_GE(ra, r.ts_real);
+	}
+	EXPECT_EQ(0, brd_next(&bin, 0, &r));
+	brd_free(&bin);
+	free(b);
+}
+
+#define LM_LEN	48
+
+/* Entry i of log_batch_max: LM_LEN bytes, the marker and i, dot padded. */
+static void lm_msg(char *msg, size_t size, const char *mark, unsigned int i)
+{
+	int n = snprintf(msg, size, "lm%s %u ", mark, i);
+
+	memset(msg + n, '.', LM_LEN - n);
+	msg[LM_LEN] = '\0';
+}
+
+/* A batch of EVENTS_LOG_MAX bytes; text readers see the usual lines. */
+TEST_F(ioctl, log_batch_max)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	struct events_log_args la;
+	struct ev_reader rd;
+	struct ev_rec rec;
+	char msg[128];
+	unsigned int i, n;
+
+	ASSERT_NE(NULL, b);
+	ASSERT_GT(LM_LEN - 12, strlen(self->mark) + 2);
+	ASSERT_EQ(0, evr_init(&rd, ev_open_live(O_RDONLY | O_NONBLOCK),
+			      self->tcap));
+	while (b->len + EVENTS_ENTRY_SIZE(LM_LEN) < EVENTS_LOG_MAX) {
+		lm_msg(msg, sizeof(msg), self->mark, b->n);
+		batch_add(b, msg, LM_LEN);
+	}
+	/* fill the rest exactly with one more entry */
+	n = EVENTS_LOG_MAX - b->len - sizeof(struct events_entry);
+	ASSERT_LT(0, n);
+	ASSERT_GE(LM_LEN, n);
+	memset(msg, 'z', n);
+	batch_add(b, msg, n);
+	ASSERT_EQ(EVENTS_LOG_MAX, b->len);
+	ASSERT_EQ(0, log_batch(self->fd, b, b->len, &la));
+	EXPECT_EQ(b->n, la.count);
+
+	for (i = 0; i < b->n; i++) {
+		NEXT_REC(&rd, WAIT_MS, &rec);
+		EXPECT_EQ(la.seq + i, rec.seq);
+		if (i == b->n - 1) {
+			EXPECT_EQ(n, rec.msg_len);
+		} else {
+			lm_msg(msg, sizeof(msg), self->mark, i);
+			EXPECT_STREQ(msg, rec.msg) TH_LOG("entry %u", i);
+		}
+		ev_rec_free(&rec);
+	}
+	evr_free(&rd);
+	free(b);
+}
+
+/* Bad batches: a clear errno, nothing logged. */
+TEST_F(ioctl, log_batch_errors)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	struct events_log_args la;
+	struct events_entry e;
+	struct events_stats st0, st;
+	char *big;
+	int rfd;
+
+	ASSERT_NE(NULL, b);
+	big = malloc(self->st.max_payload + 1);
+	ASSERT_NE(NULL, big);
+	memset(big, 'B', self->st.max_payload + 1);
+	ASSERT_EQ(0, dev_stats(self->fd, &st0));
+
+	batch_add(b, "good", 4);
+	/* a file not open for writing */
+	rfd = open(EV_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rfd);
+	EXPECT_EQ(EBADF, log_batch(rfd, b, b->len, NULL));
+	close(rfd);
+	/* flags */
+	la = (struct events_log_args){ .size = sizeof(la), .flags = 1,
+				       .entries = u64ptr(b->buf), .len = b->len };
+	EXPECT_EQ(EINVAL, xioctl(self->fd, EVENTS_IOC_LOG, &la));
+	/* an entry cut short, or without its padding */
+	EXPECT_EQ(EINVAL, log_batch(self->fd, b, 4, NULL));
+	EXPECT_EQ(EINVAL, log_batch(self->fd, b, 8 + 3, NULL));
+	batch_add(b, "abc", 3);
+	EXPECT_EQ(EINVAL, log_batch(self->fd, b, b->len - 1, NULL));
+	/* an empty entry, one with flags, one too long */
+	e = (struct events_entry){ .len = 0 };
+	memcpy(b->buf + b->len, &e, sizeof(e));
+	EXPECT_EQ(EINVAL, log_batch(self->fd, b, b->len + 8, NULL));
+	e = (struct events_entry){ .len = 1, .flags = 1 };
+	memcpy(b->buf + b->len, &e, sizeof(e));
+	EXPECT_EQ(EINVAL, log_batch(self->fd, b, b->len + 16, NULL));
+	batch_add(b, big, self->st.max_payload);
+	EXPECT_EQ(0, log_batch(self->fd, b, b->len, &la));
+	EXPECT_EQ(3, la.count);
+	EXPECT_EQ(0, dev_stats(self->fd, &st0));
+	batch_add(b, big, self->st.max_payload + 1);
+	EXPECT_EQ(EMSGSIZE, log_batch(self->fd, b, b->len, NULL));
+	/* too big a batch, bad pointers */
+	EXPECT_EQ(E2BIG, log_batch(self->fd, b, EVENTS_LOG_MAX + 8, NULL));
+	la = (struct events_log_args){ .size = sizeof(la),
+				       .entries = u64ptr(bad_ptr(4096)), .len = 16 };
+	EXPECT_EQ(EFAULT, xioctl(self->fd, EVENTS_IOC_LOG, &la));
+	/* the valid entries before a bad one were not logged either */
+	ASSERT_EQ(0, dev_stats(self->fd, &st));
+	EXPECT_EQ(st0.next_seq, st.next_seq);
+
+	/* an empty batch logs nothing and succeeds */
+	EXPECT_EQ(0, log_batch(self->fd, b, 0, &la));
+	EXPECT_EQ(0, la.count);
+	EXPECT_EQ(0, la.seq);
+	ASSERT_EQ(0, dev_stats(self->fd, &st));
+	EXPECT_EQ(st0.next_seq, st.next_seq);
+	free(big);
+	free(b);
+}
+
+/* A filtered reader sees the entries of a batch that match, and no more. */
+TEST_F(ioctl, log_batch_filtered)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	char keep[96], drop[96], msg[128];
+	const char *pats[1];
+	struct brd bin;
+	struct brec r;
+	int i;
+
+	ASSERT_NE(NULL, b);
+	snprintf(keep, sizeof(keep), "+lk%s", self->mark);
+	snprintf(drop, sizeof(drop), "ld%s", self->mark);
+	pats[0] = keep;
+	OPEN_BRD(&bin, self);
+	ASSERT_EQ(0, set_filter(bin.fd, 0, 0, pats, 1));
+	for (i = 0; i < 100; i++) {
+		snprintf(msg, sizeof(msg), "%s %d", i % 3 ? drop : keep + 1, i);
+		batch_add(b, msg, strlen(msg));
+	}
+	ASSERT_EQ(0, log_batch(self->fd, b, b->len, NULL));
+	for (i = 0; i < 100; i += 3) {
+		snprintf(msg, sizeof(msg), "%s %d", keep + 1, i);
+		BNEXT_MSG(&bin, WAIT_MS, msg);
+	}
+	EXPECT_EQ(0, brd_next(&bin, 0, &r));
+	brd_free(&bin);
+	free(b);
 }
 
 /* ---- SEEK ------------------------------------------------------------- */

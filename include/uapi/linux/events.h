@@ -10,10 +10,10 @@
  * kernel accepts a smaller size as long as it covers the first version of
  * the structure, and a larger one as long as the bytes it does not know
  * are zero (E2BIG otherwise). Results (EVENTS_IOC_READER_STATS,
- * EVENTS_IOC_STATS, and the outputs of EVENTS_IOC_SEEK) are written up to
- * the smaller of the two sizes, the rest of a larger caller structure is
- * zeroed whatever it held, and size is set to the number of bytes the
- * kernel wrote. The size bits of the ioctl numbers are not checked: the
+ * EVENTS_IOC_STATS, and the outputs of EVENTS_IOC_SEEK and EVENTS_IOC_LOG)
+ * are written up to the smaller of the two sizes, the rest of a larger
+ * caller structure is zeroed whatever it held, and size is set to the
+ * number of bytes the kernel wrote. The size bits of the ioctl numbers are not checked: the
  * size field is. Padding and reserved fields must be zero.
  */
 #ifndef _UAPI_LINUX_EVENTS_H
@@ -225,11 +225,53 @@ struct events_resize_args {
 	__u64 capacity;
 };
 
+/**
+ * struct events_entry - one event of a batch for EVENTS_IOC_LOG
+ * @len:	payload bytes, 1 to the max_payload module parameter; the
+ *		payload follows this header and is logged as it is
+ * @flags:	zero
+ *
+ * The next entry starts EVENTS_ENTRY_SIZE(@len) bytes after this one: the
+ * payload is padded to a multiple of 8 bytes, with any bytes.
+ */
+struct events_entry {
+	__u32 len;
+	__u32 flags;
+};
+
+#define EVENTS_ENTRY_SIZE(len) \
+	((sizeof(struct events_entry) + (len) + 7) & ~(__u64)7)
+
+/* Largest batch of entries EVENTS_IOC_LOG takes, in bytes. */
+#define EVENTS_LOG_MAX		65536
+
+/**
+ * struct events_log_args - argument of EVENTS_IOC_LOG
+ * @size:	sizeof(struct events_log_args)
+ * @flags:	zero
+ * @entries:	user pointer to the batch: whole entries, back to back
+ * @len:	bytes of the batch, up to EVENTS_LOG_MAX
+ * @count:	out: events logged
+ * @seq:	out: sequence number of the first of them; the others have
+ *		higher ones, in order (other writers' events may come in
+ *		between)
+ */
+struct events_log_args {
+	__u32 size;
+	__u32 flags;
+	__u64 entries;
+	__u32 len;
+	__u32 count;
+	__u64 seq;
+};
+
 /* Per open file. */
 #define EVENTS_IOC_SET_FORMAT	_IOW(EVENTS_IOC_MAGIC, 0x01, struct events_format_args)
 #define EVENTS_IOC_SEEK		_IOWR(EVENTS_IOC_MAGIC, 0x02, struct events_seek_args)
 #define EVENTS_IOC_SET_FILTER	_IOW(EVENTS_IOC_MAGIC, 0x03, struct events_filter_args)
 #define EVENTS_IOC_READER_STATS	_IOWR(EVENTS_IOC_MAGIC, 0x04, struct events_reader_stats)
+/* Needs a file open for writing. */
+#define EVENTS_IOC_LOG		_IOWR(EVENTS_IOC_MAGIC, 0x08, struct events_log_args)
 
 /* Device-wide. CLEAR and RESIZE need CAP_SYS_ADMIN; CLEAR takes no argument. */
 #define EVENTS_IOC_STATS	_IOWR(EVENTS_IOC_MAGIC, 0x05, struct events_stats)
