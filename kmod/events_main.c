@@ -815,7 +815,7 @@ static __poll_t events_poll(struct file *file, poll_table *wait)
 #define EVENTS_WALK_BATCH	256
 
 typedef bool (*events_walk_fn)(const struct events_rec *rec, u64 seq,
-			       const void *arg);
+			       void *arg);
 
 /*
  * Walk the retained records from @c until @stop is true for one or the
@@ -825,7 +825,7 @@ typedef bool (*events_walk_fn)(const struct events_rec *rec, u64 seq,
  * found, or at the next sequence number; returns whether one was found.
  */
 static bool events_walk(struct events_cursor *c, events_walk_fn stop,
-			const void *arg)
+			void *arg)
 {
 	struct events_ring *ring = &events_dev.ring;
 	unsigned long flags;
@@ -859,20 +859,33 @@ static bool events_walk(struct events_cursor *c, events_walk_fn stop,
 	}
 }
 
-static bool events_walk_match(const struct events_rec *rec, u64 seq,
-			      const void *filter)
+/* A filter, and the last record events_walk() passed that matched it. */
+struct events_last_match {
+	const struct events_filter *filter;
+	bool found;
+	u64 seq;
+};
+
+static bool events_walk_last_match(const struct events_rec *rec, u64 seq,
+				   void *arg)
 {
-	return events_filter_match(filter, rec, events_rec_comm(rec));
+	struct events_last_match *m = arg;
+
+	if (events_filter_match(m->filter, rec, events_rec_comm(rec))) {
+		m->found = true;
+		m->seq = seq;
+	}
+	return false;
 }
 
 static bool events_walk_to_seq(const struct events_rec *rec, u64 seq,
-			       const void *target)
+			       void *target)
 {
 	return seq >= *(const u64 *)target;
 }
 
 static bool events_walk_to_time(const struct events_rec *rec, u64 seq,
-				const void *ts)
+				void *ts)
 {
 	return rec->ts_real >= *(const u64 *)ts;
 }
@@ -880,14 +893,16 @@ static bool events_walk_to_time(const struct events_rec *rec, u64 seq,
 /*
  * After the cursor of a file with a filter moved, or its filter changed:
  * restart the loss accounting at the cursor (records already dropped
- * before it count whole), and find out whether a retained record the
- * filter passes is pending. Appends and drops from now on are seen by the
+ * before it count whole), and find the last retained record after it
+ * that the filter passes: the file has something to read until its
+ * cursor is past that one. Appends and drops from now on are seen by the
  * ring hooks.
  */
 static void events_watch_rebase(struct events_reader *r)
 {
 	struct events_ring *ring = &events_dev.ring;
 	struct events_watch *w = r->watch;
+	struct events_last_match m = { .filter = w ? w->filter : NULL };
 	struct events_cursor c;
 	unsigned long flags;
 	u64 head_seq;
@@ -904,11 +919,12 @@ static void events_watch_rebase(struct events_reader *r)
 	c = r->cur;
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 
-	if (!events_walk(&c, events_walk_match, w->filter))
+	events_walk(&c, events_walk_last_match, &m);
+	if (!m.found)
 		return;
 	raw_spin_lock_irqsave(&ring->lock, flags);
-	if (atomic64_read(&w->ready_seq) <= c.seq)
-		atomic64_set(&w->ready_seq, c.seq + 1);
+	if (atomic64_read(&w->ready_seq) <= m.seq)
+		atomic64_set(&w->ready_seq, m.seq + 1);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 	if (wq_has_sleeper(&w->wq))
 		wake_up_interruptible_poll(&w->wq, EPOLLIN | EPOLLRDNORM);

@@ -1762,6 +1762,73 @@ TEST_F(ioctl, filter_errors)
 }
 
 /* A failed SET_FILTER leaves the old filter in place. */
+/* Lines of buf (n bytes) whose message starts with pfx. */
+static int count_prefixed(const char *buf, ssize_t n, const char *pfx,
+			  int *next)
+{
+	const char *p = buf, *end = buf + n;
+	int found = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *m = memchr(p, ';', nl ? nl - p : end - p);
+		int i;
+
+		if (m && !strncmp(m + 1, pfx, strlen(pfx)) &&
+		    sscanf(m + 1 + strlen(pfx), "%d", &i) == 1) {
+			if (i == *next)
+				found++;
+			*next = i + 2;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return found;
+}
+
+/*
+ * A filter set on retained records: every one it passes can be read, in
+ * order, whatever number of reads it takes, and poll() says so until the
+ * last; the same after a seek back.
+ */
+TEST_F(ioctl, filter_many_retained)
+{
+	char keep[96], msg[160], buf[512];
+	const char *pats[1] = { keep };
+	struct pollfd pfd;
+	int fd, i, round;
+
+	snprintf(keep, sizeof(keep), "+fm%s ", self->mark);
+	fd = ev_open_live(O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 300; i++) {
+		snprintf(msg, sizeof(msg), "%s%d", i % 2 ? "fmx " : keep + 1, i);
+		WRITE(self->fd, msg);
+	}
+	ASSERT_EQ(0, set_filter(fd, 0, 0, pats, 1));
+	for (round = 0; round < 2; round++) {
+		int got = 0, next = 0;
+		ssize_t n;
+
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+			got += count_prefixed(buf, n, keep + 1, &next);
+			if (got < 150)
+				ASSERT_EQ(1, poll(&pfd, 1, 0))
+					TH_LOG("round %d: poll after %d lines",
+					       round, got);
+		}
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(EAGAIN, errno);
+		EXPECT_EQ(150, got) TH_LOG("round %d", round);
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		EXPECT_EQ(0, poll(&pfd, 1, 0));
+		ASSERT_EQ(0, lseek(fd, 0, SEEK_SET));
+	}
+	close(fd);
+}
+
 TEST_F(ioctl, filter_failed_keeps_old)
 {
 	const char *const pats[] = { "+keep" };
