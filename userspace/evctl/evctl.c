@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/events.h>
 
 #include "libevents.h"
 #include "format.h"
@@ -150,6 +153,131 @@ static int log_one(int fd, const char *msg, size_t len)
 	return ret;
 }
 
+/*
+ * Lines of stdin, logged as events: the complete lines each read(2)
+ * returns go out as one batch (EVENTS_IOC_LOG), so a fast producer costs
+ * one system call per read, and a slow one's lines are logged as soon as
+ * they arrive.
+ */
+struct log_input {
+	int fd;
+	struct evl_batch *batch;
+	size_t max_payload;
+	struct sbuf line;	/* a line begun by an earlier read */
+	size_t line_len;	/* its length; only max_payload + 1 kept */
+	int status;
+};
+
+static void log_flush(struct log_input *in)
+{
+	int ret = evl_batch_log(in->fd, in->batch, NULL);
+
+	if (ret)
+		die_dev(ret, "cannot write");
+}
+
+static void log_line(struct log_input *in, const char *p, size_t n)
+{
+	int ret;
+
+	if (!n)
+		return;
+	if (n > in->max_payload) {
+		log_flush(in);
+		fprintf(stderr, "%s: message of %zu bytes too long (see the "
+			"max_payload module parameter)\n", prog, n);
+		in->status = EXIT_FAILURE;
+		return;
+	}
+	ret = evl_batch_add(in->batch, p, n);
+	if (ret == -ENOSPC) {
+		log_flush(in);
+		ret = evl_batch_add(in->batch, p, n);
+	}
+	if (ret) {
+		/* Too long for a batch, not for the device. */
+		log_flush(in);
+		if (log_one(in->fd, p, n))
+			in->status = EXIT_FAILURE;
+	}
+}
+
+/* Part of a line: kept up to max_payload + 1 bytes, counted whole. */
+static void log_part(struct log_input *in, const char *p, size_t n)
+{
+	size_t keep = in->max_payload + 1;
+
+	if (in->line_len < keep)
+		sb_add(&in->line, p, n < keep - in->line_len ?
+				      n : keep - in->line_len);
+	in->line_len += n;
+	if (in->line.oom) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		exit(EXIT_FAILURE);
+	}
+}
+
+static void log_end_line(struct log_input *in)
+{
+	if (in->line_len > in->max_payload)
+		log_line(in, NULL, in->line_len);
+	else
+		log_line(in, in->line.p, in->line_len);
+	sb_reset(&in->line);
+	in->line_len = 0;
+}
+
+/* The largest event the device takes, or 64 KiB if it does not say. */
+static size_t max_payload(int fd)
+{
+	struct events_stats st = { .size = sizeof(st) };
+
+	return ioctl(fd, EVENTS_IOC_STATS, &st) ? 65536 : st.max_payload;
+}
+
+static int log_stdin(int fd)
+{
+	struct log_input in = { .fd = fd, .max_payload = max_payload(fd) };
+	static char buf[EVENTS_LOG_MAX];
+	ssize_t n;
+
+	in.batch = evl_batch_new();
+	if (!in.batch) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_FAILURE;
+	}
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+		const char *p = buf, *end = buf + n, *nl;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: read error: %s\n", prog,
+				strerror(errno));
+			in.status = EXIT_FAILURE;
+			break;
+		}
+		while ((nl = memchr(p, '\n', end - p))) {
+			if (in.line_len) {
+				log_part(&in, p, nl - p);
+				log_end_line(&in);
+			} else {
+				log_line(&in, p, nl - p);
+			}
+			p = nl + 1;
+		}
+		if (p < end)
+			log_part(&in, p, end - p);
+		log_flush(&in);
+	}
+	if (in.line_len)
+		log_end_line(&in);
+	log_flush(&in);
+	evl_batch_free(in.batch);
+	sb_free(&in.line);
+	return in.status;
+}
+
 static int cmd_log(int argc, char **argv)
 {
 	int fd, i, status = EXIT_SUCCESS;
@@ -175,22 +303,7 @@ static int cmd_log(int argc, char **argv)
 			status = EXIT_FAILURE;
 		sb_free(&b);
 	} else {
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t n;
-
-		while ((n = getline(&line, &cap, stdin)) > 0) {
-			if (line[n - 1] == '\n')
-				n--;
-			if (n && log_one(fd, line, n))
-				status = EXIT_FAILURE;
-		}
-		if (ferror(stdin)) {
-			fprintf(stderr, "%s: read error: %s\n", prog,
-				strerror(errno));
-			status = EXIT_FAILURE;
-		}
-		free(line);
+		status = log_stdin(fd);
 	}
 	close(fd);
 	return status;

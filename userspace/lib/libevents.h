@@ -154,6 +154,34 @@ int evl_log(const char *path, const void *msg, size_t len);
 int evl_log_fd(int fd, const void *msg, size_t len);
 
 /*
+ * A batch of events to log with one system call (EVENTS_IOC_LOG): up to
+ * 64 KiB of them, each 8 bytes of header and its payload padded to 8.
+ * Events in a batch are logged as they are: no trailing newline is
+ * dropped, and they all carry the same time stamp.
+ */
+struct evl_batch;
+
+struct evl_batch *evl_batch_new(void);	/* NULL and errno on failure */
+void evl_batch_free(struct evl_batch *b);
+/*
+ * Add one event. Returns 0, -EINVAL for len 0, -ENOSPC if the batch has
+ * no room left for it (log the batch, then add it again), or -EMSGSIZE
+ * if it is too long for any batch.
+ */
+int evl_batch_add(struct evl_batch *b, const void *msg, size_t len);
+size_t evl_batch_count(const struct evl_batch *b);
+/*
+ * Log the events of the batch on fd (open for writing) and empty it.
+ * Returns 0 and, if first_seq is not NULL, the first event's sequence
+ * number there; or -errno, with nothing logged and the batch kept
+ * (-EMSGSIZE: an event is longer than the max_payload parameter). A
+ * module without EVENTS_IOC_LOG gets one write(2) per event instead
+ * (write(2) drops one trailing newline; on an error the batch keeps the
+ * events not logged yet), and *first_seq is 0.
+ */
+int evl_batch_log(int fd, struct evl_batch *b, uint64_t *first_seq);
+
+/*
  * Parsers, usable without a device.
  *
  * evl_parse_record() parses the binary record at buf (len bytes available).

@@ -330,6 +330,99 @@ int evl_log(const char *path, const void *msg, size_t len)
 	return ret;
 }
 
+struct evl_batch {
+	size_t len;
+	size_t count;
+	/* Entries are read as struct events_entry: keep them aligned. */
+	uint64_t buf[EVENTS_LOG_MAX / sizeof(uint64_t)];
+};
+
+struct evl_batch *evl_batch_new(void)
+{
+	return calloc(1, sizeof(struct evl_batch));
+}
+
+void evl_batch_free(struct evl_batch *b)
+{
+	free(b);
+}
+
+size_t evl_batch_count(const struct evl_batch *b)
+{
+	return b->count;
+}
+
+int evl_batch_add(struct evl_batch *b, const void *msg, size_t len)
+{
+	struct events_entry *e;
+	size_t size;
+
+	if (!len)
+		return -EINVAL;
+	if (len > EVENTS_LOG_MAX - sizeof(*e))
+		return -EMSGSIZE;
+	size = EVENTS_ENTRY_SIZE(len);
+	if (size > EVENTS_LOG_MAX - b->len)
+		return -ENOSPC;
+	e = (struct events_entry *)((char *)b->buf + b->len);
+	e->len = len;
+	e->flags = 0;
+	memcpy(e + 1, msg, len);
+	memset((char *)(e + 1) + len, 0, size - sizeof(*e) - len);
+	b->len += size;
+	b->count++;
+	return 0;
+}
+
+/*
+ * For a module without EVENTS_IOC_LOG: one write(2) per event. On an
+ * error the batch keeps the events not logged yet.
+ */
+static int evl_batch_write(int fd, struct evl_batch *b)
+{
+	size_t off = 0, done = 0;
+	int ret = 0;
+
+	while (off < b->len) {
+		const struct events_entry *e =
+			(const void *)((const char *)b->buf + off);
+
+		ret = evl_log_fd(fd, e + 1, e->len);
+		if (ret)
+			break;
+		off += EVENTS_ENTRY_SIZE(e->len);
+		done++;
+	}
+	memmove(b->buf, (char *)b->buf + off, b->len - off);
+	b->len -= off;
+	b->count -= done;
+	return ret;
+}
+
+int evl_batch_log(int fd, struct evl_batch *b, uint64_t *first_seq)
+{
+	struct events_log_args a = {
+		.size = sizeof(a),
+		.entries = (uintptr_t)b->buf,
+		.len = b->len,
+	};
+	int ret;
+
+	if (first_seq)
+		*first_seq = 0;
+	if (!b->count)
+		return 0;
+	while ((ret = ioctl(fd, EVENTS_IOC_LOG, &a)) < 0 && errno == EINTR)
+		;
+	if (ret < 0)
+		return errno == ENOTTY ? evl_batch_write(fd, b) : -errno;
+	if (first_seq)
+		*first_seq = a.seq;
+	b->len = 0;
+	b->count = 0;
+	return 0;
+}
+
 const char *evl_version(void)
 {
 	return LIBEVENTS_VERSION;

@@ -67,6 +67,23 @@ t "evctl tail --filter/--exclude" \
 	test "$("$EVCTL" tail -o raw --filter "$tag-" --filter "!$tag-b" | wc -l)" = 2
 t "evctl tail -n 2" sh -c "'$EVCTL' tail -n 2 -o raw | tail -n 1 | grep -q ';$tag-c\$'"
 
+# Lines of stdin go out in batches (EVENTS_IOC_LOG): all of them, in order.
+s=$(next_seq)
+seq 1 10000 | sed "s/^/$tag batch /" | "$EVCTL" log
+seq 1 10000 | sed "s/^/$tag batch /" > $W/batch.want
+"$EVCTL" tail --since "$s" -o json --filter "$tag batch " > $W/batch.json
+jq -r .message $W/batch.json > $W/batch.got
+t "evctl log: 10000 lines of stdin, all logged in order" cmp -s $W/batch.want $W/batch.got
+t "evctl log: their sequence numbers are consecutive" \
+	sh -c "jq -r .seq $W/batch.json | awk -v s=$s '\$1 != s + NR - 1 { exit 1 }'"
+long=$(head -c 5000 /dev/zero | tr '\0' x)
+printf '%s long 1\n%s\n%s long 2' "$tag" "$long" "$tag" | "$EVCTL" log 2> $W/long.err
+rc=$?
+t "evctl log: a line above max_payload fails the run (rc=$rc) and is named" \
+	sh -c "[ $rc = 1 ] && grep -q 'message of 5000 bytes too long' $W/long.err"
+t "evctl log: the lines around it, and a last one without newline, are logged" \
+	test "$("$EVCTL" tail -o raw --filter "$tag long " | sed 's/.*;//' | tr '\n' ,)" = "$tag long 1,$tag long 2,"
+
 "$EVCTL" tail -f --new -o raw > $W/follow 2>&1 & echo $! > $W/follow.pid
 wait_open "$(cat $W/follow.pid)"
 "$EVCTL" log "$tag live one"

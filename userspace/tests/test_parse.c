@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host unit tests of the libevents parsers and the output formats.
+ * Host unit tests of the libevents parsers, the output formats and the
+ * batches of events to log.
  * Prints TAP lines; exits with the number of failures.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/events.h>
 
@@ -234,6 +238,71 @@ static void test_json(void)
 	sb_free(&b);
 }
 
+/* Batches: the entry layout of the UAPI, room, and the write(2) fallback. */
+static void test_batch(void)
+{
+	struct evl_batch *b = evl_batch_new();
+	static char big[EVENTS_LOG_MAX], got[EVENTS_LOG_MAX];
+	uint64_t seq = 42;
+	size_t i, added;
+	int p[2], ret;
+	ssize_t r;
+
+	CHECK(b != NULL, "evl_batch_new");
+	if (!b)
+		return;
+	CHECK(evl_batch_add(b, "x", 0) == -EINVAL, "batch: empty event refused");
+	CHECK(evl_batch_add(b, big, EVENTS_LOG_MAX - 7) == -EMSGSIZE,
+	      "batch: an event larger than any batch: EMSGSIZE");
+	CHECK(evl_batch_add(b, "hello", 5) == 0 && evl_batch_count(b) == 1,
+	      "batch: one event");
+
+	/* Fill to exactly EVENTS_LOG_MAX with 56-byte entries and a last one. */
+	memset(big, 'b', sizeof(big));
+	for (added = 1; evl_batch_add(b, big, 48) == 0; added++)
+		;
+	CHECK(evl_batch_count(b) == added, "batch: %zu events fit", added);
+	ret = evl_batch_add(b, big, 48);
+	CHECK(ret == -ENOSPC, "batch: full batch refuses the next: %d", ret);
+
+	/* A pipe has no EVENTS_IOC_LOG: one write(2) per event, in order. */
+	if (pipe(p)) {
+		CHECK(0, "pipe: %s", strerror(errno));
+		evl_batch_free(b);
+		return;
+	}
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	ret = evl_batch_log(p[1], b, &seq);
+	CHECK(ret == 0 && seq == 0 && evl_batch_count(b) == 0,
+	      "batch: ENOTTY falls back to write(2): %d, seq %llu", ret,
+	      (unsigned long long)seq);
+	r = read(p[0], got, sizeof(got));
+	CHECK(r == (ssize_t)(5 + 48 * (added - 1)) && !memcmp(got, "hello", 5),
+	      "batch: the payloads were written, in order (%zd bytes)", r);
+	for (i = 5; i < (size_t)r && got[i] == 'b'; i++)
+		;
+	CHECK(i == (size_t)r, "batch: payload bytes intact");
+	CHECK(evl_batch_log(p[1], b, NULL) == 0, "batch: empty batch logs nothing");
+
+	/* An error leaves the events not logged in the batch. */
+	evl_batch_add(b, "one", 3);
+	evl_batch_add(b, "two", 3);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	ret = evl_batch_log(p[1], b, NULL);
+	CHECK(ret == -EPIPE && evl_batch_count(b) == 2,
+	      "batch: a failed write keeps the events: %d, %zu left", ret,
+	      evl_batch_count(b));
+	close(p[1]);
+	CHECK(evl_batch_log(-1, b, NULL) == -EBADF && evl_batch_count(b) == 2,
+	      "batch: a bad descriptor: EBADF, batch kept");
+	evl_batch_free(b);
+
+	/* The layout the kernel reads. */
+	CHECK(EVENTS_ENTRY_SIZE(1) == 16 && EVENTS_ENTRY_SIZE(8) == 16 &&
+	      EVENTS_ENTRY_SIZE(9) == 24, "EVENTS_ENTRY_SIZE rounds to 8");
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -242,6 +311,7 @@ int main(void)
 	test_line();
 	test_time();
 	test_json();
+	test_batch();
 	printf("# test_parse: %d passed, %d failed\n", n - failed, failed);
 	return failed;
 }
