@@ -6,11 +6,13 @@
  * to 32 files of the device: open with random flags, read, readv, pread,
  * write, writev, pwrite (random sizes and bytes, bad pointers, buffers
  * that end next to an inaccessible page, bad iovecs), lseek (random offsets
- * and whence), poll, ioctl (random commands), mmap, close. Each result is
+ * and whence), poll, ioctl (random commands), EVENTS_IOC_LOG (random
+ * batches, well-formed or spoiled in one place), mmap, close. Each result is
  * checked against the errno contract where the contract is precise:
  * EBADF for the wrong direction, EMSGSIZE for oversized writes, EFAULT for
- * bad pointers, ESPIPE/EINVAL for lseek, ENOTTY for ioctl, EAGAIN only
- * under O_NONBLOCK with nothing pending.
+ * bad pointers, ESPIPE/EINVAL for lseek, ENOTTY for ioctl, the documented
+ * order of checks for a batch, EAGAIN only under O_NONBLOCK with nothing
+ * pending.
  *
  * Every 1000 operations per thread the threads stop at a barrier and the
  * first one checks the state precisely: it drains every readable file
@@ -85,19 +87,20 @@ static char *volatile one_ptr = (char *)1;
 
 enum op {
 	OP_OPEN, OP_CLOSE, OP_READ, OP_READV, OP_PREAD, OP_WRITE, OP_WRITEV,
-	OP_PWRITE, OP_LSEEK, OP_POLL, OP_IOCTL, OP_MMAP, OP_FSTAT, NR_OPS,
+	OP_PWRITE, OP_LSEEK, OP_POLL, OP_IOCTL, OP_MMAP, OP_FSTAT, OP_LOG,
+	NR_OPS,
 };
 
 static const unsigned int op_weight[NR_OPS] = {
 	[OP_OPEN] = 8, [OP_CLOSE] = 5, [OP_READ] = 22, [OP_READV] = 3,
 	[OP_PREAD] = 2, [OP_WRITE] = 20, [OP_WRITEV] = 12, [OP_PWRITE] = 2,
 	[OP_LSEEK] = 8, [OP_POLL] = 8, [OP_IOCTL] = 8, [OP_MMAP] = 1,
-	[OP_FSTAT] = 1,
+	[OP_FSTAT] = 1, [OP_LOG] = 6,
 };
 
 static const char *const op_name[NR_OPS] = {
 	"open", "close", "read", "readv", "pread", "write", "writev",
-	"pwrite", "lseek", "poll", "ioctl", "mmap", "fstat",
+	"pwrite", "lseek", "poll", "ioctl", "mmap", "fstat", "log",
 };
 
 struct slot {
@@ -165,6 +168,7 @@ struct fz {
 	char *ro;		/* a PROT_READ page, then a PROT_NONE page */
 	char *none;
 	char *tmp, *msg;
+	char *batch;		/* EVENTS_IOC_LOG batches are built here */
 	char comm[16];
 	int cur_op;
 	int64_t op_start_ms;	/* 0 when idle */
@@ -235,6 +239,7 @@ static const char *errname(int e)
 		{ EACCES, "EACCES" },
 		{ EIO, "EIO" }, { EPERM, "EPERM" }, { EOVERFLOW, "EOVERFLOW" },
 		{ EOPNOTSUPP, "EOPNOTSUPP" }, { ENOENT, "ENOENT" },
+		{ E2BIG, "E2BIG" },
 	};
 	static __thread char buf[16];
 	size_t i;
@@ -1098,6 +1103,127 @@ static void op_ioctl(struct fz *z)
 	slot_put(z, s);
 }
 
+/*
+ * The documented checks of a batch, in their order: 0 for a good one,
+ * and its entries in *nr, or the errno of the first bad entry.
+ */
+static int batch_errno(const char *p, size_t len, unsigned int *nr)
+{
+	size_t off = 0;
+
+	*nr = 0;
+	while (off < len) {
+		struct events_entry e;
+
+		if (len - off < sizeof(e))
+			return EINVAL;
+		memcpy(&e, p + off, sizeof(e));
+		if (e.flags || !e.len)
+			return EINVAL;
+		if (e.len > g.max_payload)
+			return EMSGSIZE;
+		if (EVENTS_ENTRY_SIZE(e.len) > len - off)
+			return EINVAL;
+		off += EVENTS_ENTRY_SIZE(e.len);
+		(*nr)++;
+	}
+	return 0;
+}
+
+/*
+ * EVENTS_IOC_LOG: a random batch at the end of the arena (so the kernel
+ * can never read past it), well-formed or spoiled in one place, and now
+ * and then a bad pointer, nonzero flags or too long a batch.
+ */
+static void op_log(struct fz *z)
+{
+	struct slot *s = slot_get_for(z, 'w');
+	size_t cap = g.arena_len < EVENTS_LOG_MAX + 64 ?
+		     g.arena_len : EVENTS_LOG_MAX + 64;
+	struct events_log_args la = { .size = sizeof(la) };
+	unsigned int n = 0, want_n, i, nr = rn(z, 4) ? rn(z, 8) : rn(z, 400);
+	struct expect e = { 0 };
+	char *batch = z->batch;
+	int ret, err, bad, bad_errno;
+	size_t len = 0;
+
+	if (!s)
+		return;
+	for (i = 0; i < nr; i++) {
+		uint32_t plen = coin(z, 90) ? 1 + rn(z, 100) :
+				1 + rn(z, g.max_payload);
+		struct events_entry h = { .len = plen };
+
+		if (len + EVENTS_ENTRY_SIZE(plen) > cap)
+			break;
+		memcpy(batch + len, &h, sizeof(h));
+		fill(z, batch + len + sizeof(h), EVENTS_ENTRY_SIZE(plen) -
+						sizeof(h));
+		len += EVENTS_ENTRY_SIZE(plen);
+		n++;
+	}
+	bad = coin(z, 70) ? 0 : 1 + rn(z, 5);
+	if (bad && n) {
+		size_t off = 0, k = rn(z, n);
+		struct events_entry h;
+
+		for (i = 0; i < k; i++) {
+			memcpy(&h, batch + off, sizeof(h));
+			off += EVENTS_ENTRY_SIZE(h.len);
+		}
+		memcpy(&h, batch + off, sizeof(h));
+		switch (bad) {
+		case 1:
+			h.len = 0;
+			break;
+		case 2:
+			h.flags = 1u << rn(z, 32);
+			break;
+		case 3:
+			h.len = g.max_payload + 1 + rn(z, 3);
+			break;
+		case 4:
+			h.len = rn(z, 2) ? ~0u : h.len + 8 * (1 + rn(z, 4));
+			break;
+		default:
+			len -= 1 + rn(z, 7);	/* the last entry cut short */
+			break;
+		}
+		memcpy(batch + off, &h, sizeof(h));
+	}
+	bad_errno = batch_errno(batch, len, &want_n);
+	la.len = coin(z, 3) ? EVENTS_LOG_MAX + 1 + rn(z, 1 << 20) : len;
+	la.flags = coin(z, 3) ? 1u << rn(z, 32) : 0;
+	la.entries = (uintptr_t)(z->guard - len);
+	memmove(z->guard - len, batch, len);
+	if (coin(z, 3))
+		la.entries = coin(z, 50) ? 0 : (uintptr_t)z->none;
+
+	if (!writable(s))
+		exp_err(&e, EBADF);
+	else if (la.flags)
+		exp_err(&e, EINVAL);
+	else if (la.len > EVENTS_LOG_MAX)
+		exp_err(&e, E2BIG);
+	else if (!la.len)
+		exp_ok(&e, 0, 0);
+	else if (la.entries != (uintptr_t)(z->guard - len))
+		exp_err(&e, EFAULT);
+	else if (bad_errno)
+		exp_err(&e, bad_errno);
+	else
+		exp_ok(&e, 0, 0);
+	slot_desc(z, s, "ioctl(EVENTS_IOC_LOG, %u entries, %zu bytes, spoiled %d, len %u, flags 0x%x)",
+		  n, len, bad, la.len, la.flags);
+	mut_begin();
+	ret = ioctl(s->fd, EVENTS_IOC_LOG, &la);
+	err = errno;
+	mut_end();
+	if (check(z, &e, ret, err) && !ret && la.count != (la.len ? want_n : 0))
+		violation(z, "logged %u events, want %u", la.count, want_n);
+	slot_put(z, s);
+}
+
 static void op_mmap(struct fz *z)
 {
 	struct slot *s = slot_get(z);
@@ -1581,6 +1707,9 @@ static void do_op(struct fz *z)
 	case OP_MMAP:
 		op_mmap(z);
 		break;
+	case OP_LOG:
+		op_log(z);
+		break;
 	default:
 		op_fstat(z);
 		break;
@@ -1658,8 +1787,9 @@ static int setup_thread(struct fz *z, unsigned int id)
 	z->ro = p;
 	z->none = p + g.page;
 	z->tmp = malloc(4096);
+	z->batch = malloc(EVENTS_LOG_MAX + 64);
 	z->msg = malloc(EV_MSGBUF_SIZE(g.max_payload));
-	return z->tmp && z->msg ? 0 : -1;
+	return z->tmp && z->msg && z->batch ? 0 : -1;
 }
 
 static void usage(FILE *f)
