@@ -47,24 +47,51 @@ static void events_out_mem(struct events_out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-static void events_out_u64(struct events_out *o, u64 v, int min_digits)
-{
-	char tmp[20];
-	int n = sizeof(tmp);
+/* 10^n, for n up to 19: how many digits a number has. */
+static const u64 events_pow10[] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
 
-	/* Two digits per 64-bit division. */
-	do {
+/*
+ * Write @v in decimal, at least @min_digits of it, at @p: from the last
+ * digit back, two digits per division. Returns the end.
+ */
+static char *events_put_u64(char *p, u64 v, unsigned int min_digits)
+{
+	unsigned int n = 1;
+	char *end, *q;
+
+	while (n < ARRAY_SIZE(events_pow10) && v >= events_pow10[n])
+		n++;
+	end = p + max(n, min_digits);
+	q = end;
+	while (v >= 100) {
 		u32 rem = do_div(v, 100);
 
-		tmp[--n] = '0' + rem % 10;
-		tmp[--n] = '0' + rem / 10;
-	} while (v);
-	/* The last pair may have a leading zero. */
-	if (tmp[n] == '0' && (int)sizeof(tmp) - n > max(min_digits, 1))
-		n++;
-	while ((int)sizeof(tmp) - n < min_digits)
-		tmp[--n] = '0';
-	events_out_mem(o, tmp + n, sizeof(tmp) - n);
+		*--q = '0' + rem % 10;
+		*--q = '0' + rem / 10;
+	}
+	if (v >= 10) {
+		*--q = '0' + v % 10;
+		*--q = '0' + v / 10;
+	} else {
+		*--q = '0' + v;
+	}
+	while (q > p)
+		*--q = '0';
+	return end;
+}
+
+static void events_out_u64(struct events_out *o, u64 v, unsigned int min_digits)
+{
+	char tmp[20];
+
+	events_out_mem(o, tmp, events_put_u64(tmp, v, min_digits) - tmp);
 }
 
 static void events_out_str(struct events_out *o, const char *s)
@@ -111,39 +138,55 @@ static size_t events_plain_run(const char *s, size_t n)
 	return i;
 }
 
-/* Runs of plain bytes are copied whole; the rest become \xNN. */
-static void events_out_escaped(struct events_out *o, const char *s, size_t n,
-			       bool field)
+/* Write @c as \xNN at @p; returns the end. */
+static char *events_put_hex(char *p, u8 c)
+{
+	*p++ = '\\';
+	*p++ = 'x';
+	*p++ = hex_asc_hi(c);
+	*p++ = hex_asc_lo(c);
+	return p;
+}
+
+/* A message: runs of plain bytes are copied whole, the rest become \xNN. */
+static void events_out_escaped(struct events_out *o, const char *s, size_t n)
 {
 	size_t i = 0, run;
+	char hex[4];
 
 	while (i < n) {
-		if (field) {
-			for (run = i; run < n && !events_escaped(s[run], true);
-			     run++)
-				;
-		} else {
-			run = i + events_plain_run(s + i, n - i);
-		}
+		run = i + events_plain_run(s + i, n - i);
 		events_out_mem(o, s + i, run - i);
 		if (run == n)
 			break;
-		events_out_char(o, '\\');
-		events_out_char(o, 'x');
-		events_out_char(o, hex_asc_hi(s[run]));
-		events_out_char(o, hex_asc_lo(s[run]));
+		events_out_mem(o, hex, events_put_hex(hex, s[run]) - hex);
 		i = run + 1;
 	}
 }
 
-static void events_out_time(struct events_out *o, u64 ns)
+/* A comm at @p, with ',' and ';' escaped too; returns the end. */
+static char *events_put_field(char *p, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (events_escaped(s[i], true))
+			p = events_put_hex(p, s[i]);
+		else
+			*p++ = s[i];
+	}
+	return p;
+}
+
+/* CLOCK_REALTIME as seconds, a dot and nine digits; returns the end. */
+static char *events_put_time(char *p, u64 ns)
 {
 	u32 nsec;
 	u64 sec = div_u64_rem(ns, NSEC_PER_SEC, &nsec);
 
-	events_out_u64(o, sec, 1);
-	events_out_char(o, '.');
-	events_out_u64(o, nsec, 9);
+	p = events_put_u64(p, sec, 1);
+	*p++ = '.';
+	return events_put_u64(p, nsec, 9);
 }
 
 /*
@@ -200,23 +243,26 @@ size_t events_format_rec(char *buf, size_t avail, const struct events_rec *rec,
 			 const struct events_view *view)
 {
 	struct events_out o = { .buf = buf, .avail = avail };
+	char prefix[EVENTS_TEXT_PREFIX_MAX], *p = prefix;
 
-	events_out_u64(&o, seq, 1);
-	events_out_char(&o, ',');
-	events_out_time(&o, rec->ts_real);
-	events_out_char(&o, ',');
-	events_out_char(&o, rec->flags & EVENTS_REC_KERNEL ? 'k' : 'u');
-	events_out_char(&o, ',');
-	events_out_u64(&o, events_view_pid(rec->pid, view), 1);
-	events_out_char(&o, ',');
-	events_out_u64(&o, events_view_uid(rec->uid, view), 1);
-	events_out_char(&o, ',');
+	/* The prefix fits in EVENTS_TEXT_PREFIX_MAX: no checks per byte. */
+	p = events_put_u64(p, seq, 1);
+	*p++ = ',';
+	p = events_put_time(p, rec->ts_real);
+	*p++ = ',';
+	*p++ = rec->flags & EVENTS_REC_KERNEL ? 'k' : 'u';
+	*p++ = ',';
+	p = events_put_u64(p, events_view_pid(rec->pid, view), 1);
+	*p++ = ',';
+	p = events_put_u64(p, events_view_uid(rec->uid, view), 1);
+	*p++ = ',';
 	if (rec->comm_len)
-		events_out_escaped(&o, body, rec->comm_len, true);
+		p = events_put_field(p, body, rec->comm_len);
 	else
-		events_out_char(&o, '-');
-	events_out_char(&o, ';');
-	events_out_escaped(&o, body + rec->comm_len, rec->len, false);
+		*p++ = '-';
+	*p++ = ';';
+	events_out_mem(&o, prefix, p - prefix);
+	events_out_escaped(&o, body + rec->comm_len, rec->len);
 	events_out_char(&o, '\n');
 	return o.len;
 }
@@ -235,10 +281,11 @@ size_t events_format_loss(char *buf, size_t avail,
 {
 	struct events_out o = { .buf = buf, .avail = avail };
 	u64 first = loss->first, last = loss->last;
+	char time[32];
 
 	events_out_u64(&o, first, 1);
 	events_out_char(&o, ',');
-	events_out_time(&o, loss->ts_real);
+	events_out_mem(&o, time, events_put_time(time, loss->ts_real) - time);
 	events_out_str(&o, ",l,-,-,-;lost ");
 	events_out_u64(&o, loss->count, 1);
 	events_out_str(&o, " events (seq ");
