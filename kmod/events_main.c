@@ -47,6 +47,8 @@
  * record that does not fit.
  */
 #define EVENTS_CHUNK		PAGE_SIZE
+/* Bytes one read() returns at most, to bound its time; larger reads get less. */
+#define EVENTS_READ_MAX		SZ_64K
 /* Bytes rendered or skipped per call of events_fill(). */
 #define EVENTS_FILL_BUDGET	SZ_8K
 /* Writes up to this size are copied through the stack, larger via kmalloc. */
@@ -667,8 +669,11 @@ static ssize_t events_read_records(struct events_reader *r,
 		}
 		events_reader_commit(r, &c);
 		copied += n;
-		cond_resched();
-	} while (more && iov_iter_count(to) && !r->partial);
+		/* A filter may skip the whole ring a budget at a time. */
+		if (!n)
+			cond_resched();
+	} while (more && iov_iter_count(to) && copied < EVENTS_READ_MAX &&
+		 !r->partial);
 	kfree(buf);
 	return copied ?: ret;
 }
