@@ -1230,6 +1230,24 @@ static long events_log_check(const char *buf, u32 len)
 }
 
 /*
+ * A buffer for a batch. One is kept between calls: allocating 64 KiB and
+ * zeroing it (init_on_alloc) cost a single writer as much as logging the
+ * events, and an order-4 allocation may fall back to vmalloc().
+ */
+static char *events_log_buf_get(struct events_dev *dev)
+{
+	char *buf = xchg(&dev->log_buf, NULL);
+
+	return buf ?: kvmalloc(EVENTS_LOG_MAX, GFP_KERNEL);
+}
+
+static void events_log_buf_put(struct events_dev *dev, char *buf)
+{
+	if (cmpxchg(&dev->log_buf, NULL, buf))
+		kvfree(buf);
+}
+
+/*
  * Log a batch of events: the batch is copied in and checked whole first,
  * so that bad input logs nothing. One time stamp and one wake-up serve
  * the whole batch, and the ring lock is held for up to
@@ -1261,7 +1279,7 @@ static long events_ioc_log(struct file *file, void __user *uarg)
 	if (!args.len)
 		return events_args_out(uarg, &args, sizeof(args));
 
-	buf = kvmalloc(args.len, GFP_KERNEL);
+	buf = events_log_buf_get(dev);
 	if (!buf)
 		return -ENOMEM;
 	if (copy_from_user(buf, u64_to_user_ptr(args.entries), args.len)) {
@@ -1294,7 +1312,7 @@ static long events_ioc_log(struct file *file, void __user *uarg)
 	args.count = n;
 	ret = events_args_out(uarg, &args, sizeof(args));
 out_free:
-	kvfree(buf);
+	events_log_buf_put(dev, buf);
 	return ret;
 }
 
@@ -1596,6 +1614,7 @@ static void __exit events_exit(void)
 	misc_deregister(&events_misc);
 	irq_work_sync(&dev->wake_work);
 	events_ring_free(&dev->ring);
+	kvfree(dev->log_buf);
 	kfree(dev->fmt_buf);
 }
 
