@@ -2,8 +2,8 @@
 /*
  * events_stress - bounded-time stress test of /dev/events
  *
- * Runs at once, for -d seconds: writer threads (write and writev, payloads
- * up to max_payload), readers of several kinds (blocking, poll, epoll
+ * Runs at once, for -d seconds: writer threads (write, writev and
+ * EVENTS_IOC_LOG batches, payloads up to max_payload), readers of several kinds (blocking, poll, epoll
  * edge-triggered, tiny buffers, seeking), a thread that opens and closes
  * the device, a thread that interrupts readers with signals, a thread that
  * tries to unload the module (it must fail while files are open) and,
@@ -41,11 +41,13 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/events.h>
 
 #include "events_util.h"
 
@@ -233,14 +235,67 @@ static void wmsg_gen(unsigned int id, uint64_t n, size_t room, struct wmsg *m)
 	m->split = h >> 56;
 }
 
+/*
+ * Bytes of the filler that the device logs for @m: write(2) drops one
+ * trailing newline, the writer's own or the filler's last byte.
+ */
+static size_t wmsg_logged_len(const struct wmsg *m)
+{
+	if (!m->add_nl && m->flen && g.pool[m->foff + m->flen - 1] == '\n')
+		return m->flen - 1;
+	return m->flen;
+}
+
 /* ---- writers ---- */
 
 struct writer {
 	unsigned int id;
 	int fd;
 	char *buf;
+	char *batch;		/* EVENTS_LOG_MAX bytes */
 	pthread_t thread;
 };
+
+/* Every BATCH_EVERY-th event starts a batch of up to BATCH_EVENTS. */
+#define BATCH_EVERY	64
+#define BATCH_EVENTS	16
+
+/*
+ * Log the events @n.. of writer @w with one EVENTS_IOC_LOG: the payloads
+ * write(2) would log for them (a batch keeps a trailing newline, so leave
+ * out the one write(2) drops), as many as fit in a batch, up to
+ * BATCH_EVENTS. Returns how many, or 0 after a failure.
+ */
+static unsigned int write_batch(struct writer *w, uint64_t n)
+{
+	struct events_log_args la = {
+		.size = sizeof(la), .entries = (uintptr_t)w->batch,
+	};
+	unsigned int k;
+
+	for (k = 0; k < BATCH_EVENTS; k++) {
+		char *e = w->batch + la.len;
+		struct events_entry h = { 0 };
+		size_t hl = fmt_hdr(w->buf, w->id, n + k);
+		struct wmsg m;
+
+		wmsg_gen(w->id, n + k, g.max_payload - hl, &m);
+		h.len = hl + wmsg_logged_len(&m);
+		if (EVENTS_ENTRY_SIZE(h.len) > EVENTS_LOG_MAX - la.len)
+			break;
+		memcpy(e, &h, sizeof(h));
+		memcpy(e + sizeof(h), w->buf, hl);
+		memcpy(e + sizeof(h) + hl, g.pool + m.foff, h.len - hl);
+		la.len += EVENTS_ENTRY_SIZE(h.len);
+	}
+	if (ioctl(w->fd, EVENTS_IOC_LOG, &la) || la.count != k) {
+		fail("writer %u: EVENTS_IOC_LOG of %u events (from %" PRIu64
+		     ") logged %u (%s)", w->id, k, n, la.count,
+		     strerror(errno));
+		return 0;
+	}
+	return k;
+}
 
 static void *writer_main(void *arg)
 {
@@ -250,12 +305,22 @@ static void *writer_main(void *arg)
 
 	prctl(PR_SET_NAME, g.writer_name[w->id]);
 	for (n = 0; !LOAD(g.stop); n++) {
-		size_t hl = fmt_hdr(w->buf, w->id, n), want;
+		size_t hl, want;
 		struct iovec iov[5];
 		struct wmsg m;
 		ssize_t ret;
 		int cnt = 0;
 
+		if (n % BATCH_EVERY == BATCH_EVERY - 1) {
+			unsigned int k = write_batch(w, n);
+
+			if (!k)
+				break;
+			n += k - 1;
+			STORE(g.written[w->id], n);
+			continue;
+		}
+		hl = fmt_hdr(w->buf, w->id, n);
 		wmsg_gen(w->id, n, cap - hl, &m);
 		want = hl + m.flen + m.add_nl;
 		if (!m.vec) {
@@ -405,9 +470,7 @@ static void rd_writer_rec(struct reader *rd, const struct ev_rec *l,
 		return;
 	}
 	wmsg_gen(id, n, g.max_payload - hl, &m);
-	flen = m.flen;
-	if (!m.add_nl && flen && g.pool[m.foff + flen - 1] == '\n')
-		flen--;
+	flen = wmsg_logged_len(&m);
 	if (l->msg_len != hl + flen ||
 	    memcmp(l->msg + hl, g.pool + m.foff, flen)) {
 		rfail(rd, line, len,
@@ -1457,6 +1520,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < g.nr_writers; i++) {
 		writers[i].id = i;
 		writers[i].buf = malloc(g.max_payload + 64);
+		writers[i].batch = malloc(EVENTS_LOG_MAX);
 		/* Writers 2 and up share one file. */
 		if (i < 2 || shared_wfd < 0)
 			writers[i].fd = open(EV_DEV, O_WRONLY | O_CLOEXEC);
@@ -1464,7 +1528,7 @@ int main(int argc, char **argv)
 			writers[i].fd = shared_wfd;
 		if (i == 2)
 			shared_wfd = writers[i].fd;
-		if (writers[i].fd < 0 || !writers[i].buf) {
+		if (writers[i].fd < 0 || !writers[i].buf || !writers[i].batch) {
 			fail("writer setup: %s", strerror(errno));
 			goto report;
 		}
