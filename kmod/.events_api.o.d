@@ -291,40 +291,8 @@ events_api.o: /work/main/kmod/events_api.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vtime.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/hardirq.h \
  /work/main/kmod/events_dev.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irq_work.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irq_work_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcuwait.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcupdate.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcutree.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/signal.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rculist.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/signal.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/jobctl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/task.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/refcount.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uaccess.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fault-inject-usercopy.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/nospec.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/uaccess.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mm_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/auxvec.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/auxvec.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/auxvec.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kref.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rbtree.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/maple_tree.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwsem.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/completion.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swait.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wait.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uprobes.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/uprobes.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/notifier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debug_locks.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/srcu.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/workqueue.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timer.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer_defs.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ktime.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jiffies.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time.h \
@@ -352,14 +320,49 @@ events_api.o: /work/main/kmod/events_api.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/ktime.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timekeeping.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/clocksource_ids.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timerqueue.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rbtree.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcupdate.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcutree.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/seqlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debug_locks.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timer.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debugobjects.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irq_work.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irq_work_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcuwait.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/signal.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rculist.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/signal.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/jobctl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/task.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/refcount.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uaccess.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fault-inject-usercopy.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/nospec.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/uaccess.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mm_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/auxvec.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/auxvec.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/auxvec.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kref.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/maple_tree.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwsem.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/completion.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swait.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wait.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uprobes.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/uprobes.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/notifier.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/srcu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/workqueue.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/workqueue_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcu_segcblist.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/srcutree.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcu_node_tree.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/page-flags-layout.h \
  include/generated/bounds.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/seqlock.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu_counter.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/mmu.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mmap_lock.h \
@@ -399,8 +402,5 @@ events_api.o: /work/main/kmod/events_api.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pid.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/posix-timers.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/alarmtimer.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer_defs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timerqueue.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irq_work.h \
  /work/main/kmod/events_ring.h

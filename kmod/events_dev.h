@@ -6,6 +6,7 @@
 #ifndef _EVENTS_DEV_H
 #define _EVENTS_DEV_H
 
+#include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -20,6 +21,12 @@
  * @wq:		readers waiting in read() or registered through poll()/epoll
  * @wake_work:	wakes @wq for writers that may not take its lock (irq
  *		context, and any context on PREEMPT_RT)
+ * @wake_timer:	wakes the readers of records that came too soon after a
+ *		round of wake-ups
+ * @wake_next:	ktime_get_ns() from which a record may wake its readers
+ *		at once
+ * @wake_took:	how long the last round of wake-ups took, in ns
+ * @wake_pending: @wake_timer is armed, or about to be
  * @filtered:	the per-reader wake state of files that have set a filter,
  *		changed under the ring lock, walked under it or under RCU
  * @filtered_wake: set under the ring lock when a record woke one of
@@ -36,6 +43,10 @@ struct events_dev {
 	struct events_ring ring;
 	struct wait_queue_head wq;
 	struct irq_work wake_work;
+	struct hrtimer wake_timer;
+	atomic64_t wake_next;
+	atomic64_t wake_took;
+	atomic_t wake_pending;
 	struct list_head filtered;
 	bool filtered_wake;
 	atomic_t readers;

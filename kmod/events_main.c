@@ -173,7 +173,8 @@ struct events_reader {
 	struct events_view view;
 };
 
-static void events_wake(struct events_dev *dev)
+/* Wake every reader waiting for a record that arrived. */
+static void events_wake_now(struct events_dev *dev)
 {
 	struct events_watch *w;
 
@@ -195,6 +196,81 @@ static void events_wake(struct events_dev *dev)
 						   EPOLLIN | EPOLLRDNORM);
 	}
 	rcu_read_unlock();
+}
+
+/*
+ * After two rounds of wake-ups that took T or more, the next round comes
+ * no sooner than EVENTS_WAKE_SPACING * T later (and never more than
+ * EVENTS_WAKE_GAP_MAX later): waking readers then takes at most a fifth
+ * of the time of the CPUs that do it, however many readers there are.
+ * One slow round (the waker was interrupted) does not widen the gap.
+ */
+#define EVENTS_WAKE_SPACING	4
+#define EVENTS_WAKE_GAP_MAX	(10 * NSEC_PER_MSEC)
+
+/* Note that a round began at @start and ended now. */
+static void events_wake_done(struct events_dev *dev, u64 start)
+{
+	u64 end = ktime_get_ns(), took = end - start;
+	u64 prev = atomic64_xchg(&dev->wake_took, took);
+
+	atomic64_set(&dev->wake_next,
+		     end + min(min(took, prev) * EVENTS_WAKE_SPACING,
+			       (u64)EVENTS_WAKE_GAP_MAX));
+}
+
+/*
+ * Wake readers after records were appended. Readers that keep up go back
+ * to sleep after every record, and waking many sleepers costs a writer
+ * far more than its record: so a record that comes while a round of
+ * wake-ups runs, or too soon after one, leaves its readers to
+ * @wake_timer, which wakes them, with those of every record that came
+ * meanwhile, when the spacing above has passed. A record that comes
+ * later than that, the common case for events that are not a flood,
+ * wakes its readers at once.
+ */
+static void events_wake(struct events_dev *dev)
+{
+	u64 now, next;
+
+	/* Pairs with prepare_to_wait(), as in events_wake_now(). */
+	if (!wq_has_sleeper(&dev->wq) && !READ_ONCE(dev->filtered_wake))
+		return;
+	now = ktime_get_ns();
+	next = atomic64_read(&dev->wake_next);
+	if ((s64)(now - next) < 0 ||
+	    !atomic64_try_cmpxchg(&dev->wake_next, &next,
+				  now + EVENTS_WAKE_GAP_MAX)) {
+		/*
+		 * The timer callback clears wake_pending (a full barrier)
+		 * before it wakes: either it sees our record, or we see
+		 * wake_pending clear and arm the timer again.
+		 */
+		if (!atomic_xchg(&dev->wake_pending, 1))
+			hrtimer_start(&dev->wake_timer,
+				      ns_to_ktime(atomic64_read(&dev->wake_next)),
+				      HRTIMER_MODE_ABS_SOFT);
+		return;
+	}
+	events_wake_now(dev);
+	events_wake_done(dev, now);
+	/* Records of this round's writers wait no longer than the spacing. */
+	if (atomic_read(&dev->wake_pending))
+		hrtimer_start(&dev->wake_timer,
+			      ns_to_ktime(atomic64_read(&dev->wake_next)),
+			      HRTIMER_MODE_ABS_SOFT);
+}
+
+static enum hrtimer_restart events_wake_timer(struct hrtimer *timer)
+{
+	struct events_dev *dev = container_of(timer, struct events_dev,
+					      wake_timer);
+	u64 start = ktime_get_ns();
+
+	atomic_xchg(&dev->wake_pending, 0);
+	events_wake_now(dev);
+	events_wake_done(dev, start);
+	return HRTIMER_NORESTART;
 }
 
 static void events_wake_work(struct irq_work *work)
@@ -1585,6 +1661,8 @@ static int __init events_init(void)
 	atomic_set(&dev->readers, 0);
 	mutex_init(&dev->control_lock);
 	init_irq_work(&dev->wake_work, events_wake_work);
+	hrtimer_init(&dev->wake_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+	dev->wake_timer.function = events_wake_timer;
 	raw_spin_lock_init(&dev->fmt_lock);
 	dev->fmt_buf = kmalloc(max_payload + 1, GFP_KERNEL);
 	if (!dev->fmt_buf)
@@ -1613,6 +1691,7 @@ static void __exit events_exit(void)
 
 	misc_deregister(&events_misc);
 	irq_work_sync(&dev->wake_work);
+	hrtimer_cancel(&dev->wake_timer);
 	events_ring_free(&dev->ring);
 	kvfree(dev->log_buf);
 	kfree(dev->fmt_buf);

@@ -2023,6 +2023,94 @@ TEST_F_TIMEOUT(events, many_readers_one_write, 180)
 	free(fds);
 }
 
+#define BURST_READERS	16
+#define BURST_EVENTS	50
+
+struct burst_reader {
+	pthread_t th;
+	pid_t tid;
+	int fd;
+	atomic_int *started;
+	const char *prefix;
+	int lines;		/* lines of the burst, in order */
+	int bad;
+	char buf[8192];
+};
+
+static void *burst_reader_fn(void *arg)
+{
+	struct burst_reader *br = arg;
+
+	br->tid = ev_gettid();
+	atomic_fetch_add(br->started, 1);
+	while (br->lines < BURST_EVENTS && !br->bad) {
+		ssize_t n = read(br->fd, br->buf, sizeof(br->buf) - 1);
+		char *p = br->buf, *nl;
+
+		if (n <= 0) {
+			br->bad = 1;
+			break;
+		}
+		br->buf[n] = '\0';
+		for (; (nl = strchr(p, '\n')); p = nl + 1) {
+			char want[160], *m = strchr(p, ';');
+
+			snprintf(want, sizeof(want), "%s%d\n", br->prefix,
+				 br->lines);
+			if (!m || strncmp(m + 1, want, strlen(want)))
+				br->bad = 1;
+			br->lines++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A burst wakes readers once for many records, and the records that came
+ * after a round of wake-ups are not left behind: every reader blocked in
+ * read() gets every record of the burst, the last one included, with no
+ * further write to wake it.
+ */
+TEST_F_TIMEOUT(events, burst_wakes_readers_for_every_record, 120)
+{
+	struct burst_reader *br = calloc(BURST_READERS, sizeof(*br));
+	atomic_int started = 0;
+	char prefix[96], msg[160];
+	int64_t deadline;
+	int i;
+
+	ASSERT_NE(NULL, br);
+	snprintf(prefix, sizeof(prefix), "burst %s ", self->mark);
+	for (i = 0; i < BURST_READERS; i++) {
+		br[i].fd = ev_open_live(O_RDONLY);
+		ASSERT_LE(0, br[i].fd);
+		br[i].started = &started;
+		br[i].prefix = prefix;
+		ASSERT_EQ(0, pthread_create(&br[i].th, NULL, burst_reader_fn,
+					    &br[i]));
+	}
+	deadline = ev_now_ms() + 30000;
+	while (atomic_load(&started) < BURST_READERS && ev_now_ms() < deadline)
+		sleep_ms(10);
+	ASSERT_EQ(BURST_READERS, atomic_load(&started));
+	for (i = 0; i < BURST_READERS; i++)
+		wait_sleeping(br[i].tid, 2000);
+
+	for (i = 0; i < BURST_EVENTS; i++) {
+		snprintf(msg, sizeof(msg), "%s%d", prefix, i);
+		ASSERT_EQ((long)strlen(msg), ev_write_str(self->fd, msg));
+	}
+	for (i = 0; i < BURST_READERS; i++) {
+		ASSERT_EQ(0, join_within(br[i].th, 60))
+			TH_LOG("reader %d still blocked after %d of %d records",
+			       i, br[i].lines, BURST_EVENTS);
+		EXPECT_EQ(0, br[i].bad) TH_LOG("reader %d", i);
+		EXPECT_EQ(BURST_EVENTS, br[i].lines) TH_LOG("reader %d", i);
+		close(br[i].fd);
+	}
+	free(br);
+}
+
 #define ST_WRITERS	4
 #define ST_READERS	3
 #define ST_PER_WRITER	1500
