@@ -1911,6 +1911,21 @@ static void *blocked_reader_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * Wait until @n reader threads have started (they count themselves in
+ * *@started) and each of @arr[i].tid sleeps.
+ */
+#define WAIT_ASLEEP(arr, n, started) do {					\
+	int64_t __end = ev_now_ms() + 30000;					\
+	int __i;								\
+										\
+	while (atomic_load(started) < (n) && ev_now_ms() < __end)		\
+		sleep_ms(10);							\
+	ASSERT_EQ((n), atomic_load(started));					\
+	for (__i = 0; __i < (n); __i++)						\
+		wait_sleeping((arr)[__i].tid, 2000);				\
+} while (0)
+
 /* Join with a timeout in seconds; pthread_timedjoin_np() wants REALTIME. */
 static int join_within(pthread_t th, int sec)
 {
@@ -1966,12 +1981,7 @@ TEST_F_TIMEOUT(events, many_readers_one_write, 180)
 		ASSERT_EQ(0, pthread_create(&br[i].th, &attr, blocked_reader_fn,
 					    &br[i]));
 	}
-	deadline = ev_now_ms() + 30000;
-	while (atomic_load(&started) < MANY_THREADS && ev_now_ms() < deadline)
-		sleep_ms(10);
-	ASSERT_EQ(MANY_THREADS, atomic_load(&started));
-	for (i = 0; i < MANY_THREADS; i++)
-		wait_sleeping(br[i].tid, 2000);
+	WAIT_ASLEEP(br, MANY_THREADS, &started);
 	ASSERT_EQ(0, epoll_wait(ep, evs, MANY_EPOLL, 0));
 
 	snprintf(msg, sizeof(msg), "many %s", self->mark);
@@ -2076,7 +2086,6 @@ TEST_F_TIMEOUT(events, burst_wakes_readers_for_every_record, 120)
 	struct burst_reader *br = calloc(BURST_READERS, sizeof(*br));
 	atomic_int started = 0;
 	char prefix[96], msg[160];
-	int64_t deadline;
 	int i;
 
 	ASSERT_NE(NULL, br);
@@ -2089,12 +2098,7 @@ TEST_F_TIMEOUT(events, burst_wakes_readers_for_every_record, 120)
 		ASSERT_EQ(0, pthread_create(&br[i].th, NULL, burst_reader_fn,
 					    &br[i]));
 	}
-	deadline = ev_now_ms() + 30000;
-	while (atomic_load(&started) < BURST_READERS && ev_now_ms() < deadline)
-		sleep_ms(10);
-	ASSERT_EQ(BURST_READERS, atomic_load(&started));
-	for (i = 0; i < BURST_READERS; i++)
-		wait_sleeping(br[i].tid, 2000);
+	WAIT_ASLEEP(br, BURST_READERS, &started);
 
 	for (i = 0; i < BURST_EVENTS; i++) {
 		snprintf(msg, sizeof(msg), "%s%d", prefix, i);
