@@ -330,8 +330,9 @@ static void events_now(u64 *real, u64 *boot)
  * writer's name in @comm: in task context the caller's tgid, uid and comm,
  * from interrupt context none.
  */
-static void events_dev_stamp(struct events_rec *hdr,
-			     char comm[EVENTS_COMM_LEN], bool kernel)
+static __always_inline void events_dev_stamp(struct events_rec *hdr,
+					     char comm[EVENTS_COMM_LEN],
+					     bool kernel)
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->flags = kernel ? EVENTS_REC_KERNEL : 0;

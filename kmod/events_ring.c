@@ -142,22 +142,11 @@ static void events_ring_make_room(struct events_ring *ring, u32 size,
 		events_ring_drop(ring);
 }
 
-/**
- * events_ring_append_locked() - add one record, dropping the oldest as needed
- * @ring: the ring
- * @hdr: the header to store; @hdr->len and @hdr->comm_len give the sizes
- * @comm: @hdr->comm_len bytes of writer name
- * @payload: @hdr->len bytes of payload
- *
- * The caller guarantees that events_rec_size() of the record does not
- * exceed the ring's size. Never sleeps and never allocates.
- *
- * Context: Caller holds @ring->lock with interrupts off.
- * Return: the sequence number given to the record.
- */
-u64 events_ring_append_locked(struct events_ring *ring,
-			      const struct events_rec *hdr, const char *comm,
-			      const void *payload)
+/* The body of both append functions, so that neither calls the other. */
+static __always_inline u64 __events_ring_append(struct events_ring *ring,
+						const struct events_rec *hdr,
+						const char *comm,
+						const void *payload)
 {
 	struct events_ring_mem *mem = events_ring_mem(ring);
 	u32 size = events_rec_size(hdr->comm_len, hdr->len);
@@ -193,6 +182,26 @@ u64 events_ring_append_locked(struct events_ring *ring,
 }
 
 /**
+ * events_ring_append_locked() - add one record, dropping the oldest as needed
+ * @ring: the ring
+ * @hdr: the header to store; @hdr->len and @hdr->comm_len give the sizes
+ * @comm: @hdr->comm_len bytes of writer name
+ * @payload: @hdr->len bytes of payload
+ *
+ * The caller guarantees that events_rec_size() of the record does not
+ * exceed the ring's size. Never sleeps and never allocates.
+ *
+ * Context: Caller holds @ring->lock with interrupts off.
+ * Return: the sequence number given to the record.
+ */
+u64 events_ring_append_locked(struct events_ring *ring,
+			      const struct events_rec *hdr, const char *comm,
+			      const void *payload)
+{
+	return __events_ring_append(ring, hdr, comm, payload);
+}
+
+/**
  * events_ring_append() - add one record, dropping the oldest as needed
  * @ring: the ring
  * @hdr: the header to store; @hdr->len and @hdr->comm_len give the sizes
@@ -211,7 +220,7 @@ u64 events_ring_append(struct events_ring *ring, const struct events_rec *hdr,
 	u64 seq;
 
 	raw_spin_lock_irqsave(&ring->lock, flags);
-	seq = events_ring_append_locked(ring, hdr, comm, payload);
+	seq = __events_ring_append(ring, hdr, comm, payload);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 	return seq;
 }
