@@ -112,6 +112,37 @@ static void count_lines(const char *buf, size_t len, uint64_t *lines,
 	}
 }
 
+/*
+ * Records in @n bytes of binary records; the records that loss records
+ * report lost are added to *@lost.
+ */
+static uint64_t count_bin(const char *buf, size_t n, uint64_t *lost)
+{
+	uint64_t records = 0;
+	size_t off = 0;
+
+	while (off + sizeof(struct events_record) <= n) {
+		const struct events_record *rec = (const void *)(buf + off);
+
+		if (rec->size < sizeof(*rec) || rec->size % 8)
+			die("bad binary record");
+		if (rec->flags & EVENTS_RECORD_LOSS) {
+			const struct events_loss *loss =
+				(const void *)(buf + off + rec->hdr_size);
+
+			if (rec->size < rec->hdr_size + sizeof(*loss))
+				die("short loss record");
+			*lost += loss->count;
+		} else {
+			records++;
+		}
+		off += rec->size;
+	}
+	if (off != n)
+		die("binary read ends inside a record");
+	return records;
+}
+
 /* ---- result table ------------------------------------------------------ */
 
 struct row {
@@ -339,10 +370,13 @@ static double rate_kmsg(const char *buf, size_t size)
 struct reader {
 	pthread_t thread;
 	int fd;
-	bool lines;		/* text of /dev/events, else raw bytes */
+	bool lines;		/* text of /dev/events */
+	bool binary;		/* binary records of /dev/events */
 	size_t rec_size;	/* for raw bytes: bytes per event */
 	uint64_t target;	/* stop after this many events, 0: when told */
 	bool blocking;		/* sit in read(), not in poll() */
+	const uint64_t *written; /* the writer's count, or NULL */
+	uint64_t max_lag;	/* most events written and not yet read */
 	uint64_t got, lost;
 	volatile bool stop;
 };
@@ -359,11 +393,19 @@ static void *reader_thread(void *p)
 
 		if (!r->blocking && poll(&pfd, 1, 50) <= 0)
 			continue;
+		if (r->written) {
+			uint64_t w = __atomic_load_n(r->written, __ATOMIC_RELAXED);
+
+			if (w > r->got + r->lost && w - r->got - r->lost > r->max_lag)
+				r->max_lag = w - r->got - r->lost;
+		}
 		n = read(r->fd, buf, READ_BUF);
 		if (n <= 0)
 			continue;
 		if (r->lines) {
 			count_lines(buf, n, &r->got, &r->lost);
+		} else if (r->binary) {
+			r->got += count_bin(buf, n, &r->lost);
 		} else {
 			bytes += n;
 			r->got = bytes / r->rec_size;
@@ -401,22 +443,38 @@ static void start_reader(struct reader *r)
 		die("pthread_create");
 }
 
-/* One writer streams for the run length to one blocking reader. */
-static void stream(bool events, size_t size, double *rate, double *lost_pct)
+/*
+ * One writer streams for the run length to one blocking reader, of text
+ * or, with @binary, of binary records when @events.
+ */
+static void stream(bool events, bool binary, size_t size, double *rate,
+		   double *lost_pct, uint64_t *max_lag)
 {
 	char *buf = malloc(size);
-	struct reader r = { .lines = events, .rec_size = size };
 	uint64_t start, written = 0;
+	struct reader r = {
+		.lines = events && !binary,
+		.binary = events && binary,
+		.rec_size = size,
+		.written = &written,
+	};
+	struct events_format_args fmt = {
+		.size = sizeof(fmt),
+		.format = EVENTS_FORMAT_BINARY,
+	};
 	int wfd;
 
 	memset(buf, 's', size);
 	open_pair(events, O_NONBLOCK, &r.fd, &wfd);
+	if (r.binary && ioctl(r.fd, EVENTS_IOC_SET_FORMAT, &fmt))
+		die("EVENTS_IOC_SET_FORMAT");
 	start_reader(&r);
 	start = now_ns();
 	while (now_ns() - start < seconds * 1e9) {
 		for (int i = 0; i < 32; i++)
 			if (write(wfd, buf, size) == (ssize_t)size)
-				written++;
+				__atomic_store_n(&written, written + 1,
+						 __ATOMIC_RELAXED);
 	}
 	r.target = written;
 	while (r.got + r.lost < written && now_ns() - start < (seconds + 5) * 1e9)
@@ -425,6 +483,7 @@ static void stream(bool events, size_t size, double *rate, double *lost_pct)
 	pthread_join(r.thread, NULL);
 	*rate = r.got / ((now_ns() - start) / 1e9);
 	*lost_pct = written ? 100.0 * (written - r.got) / written : 0;
+	*max_lag = r.max_lag;
 	close(wfd);
 	close(r.fd);
 	free(buf);
@@ -587,28 +646,6 @@ static void latency(bool events, int samples, double *p50, double *p99)
 }
 
 /* ---- drain -------------------------------------------------------------- */
-
-/* Records in @n bytes of binary records; loss records count in *@lost. */
-static uint64_t count_bin(const char *buf, size_t n, uint64_t *lost)
-{
-	uint64_t records = 0;
-	size_t off = 0;
-
-	while (off + sizeof(struct events_record) <= n) {
-		const struct events_record *rec = (const void *)(buf + off);
-
-		if (rec->size < sizeof(*rec) || rec->size % 8)
-			die("bad binary record");
-		if (rec->flags & EVENTS_RECORD_LOSS)
-			(*lost)++;
-		else
-			records++;
-		off += rec->size;
-	}
-	if (off != n)
-		die("binary read ends inside a record");
-	return records;
-}
 
 /*
  * Drain a full history in text or, with @binary, in binary records; the
@@ -967,20 +1004,71 @@ static void section_drain(size_t size)
 	ratio(name, c, b, 20, true);
 }
 
-static void section_stream(size_t size)
+static void resize_ring(unsigned long bytes)
 {
-	double a, b, c, d;
+	struct events_resize_args rs = { .size = sizeof(rs), .capacity = bytes };
+	int fd = open_dev(O_WRONLY);
+
+	if (ioctl(fd, EVENTS_IOC_RESIZE, &rs))
+		die("EVENTS_IOC_RESIZE");
+	close(fd);
+}
+
+/*
+ * Streams to a text and to a binary reader with the ring as it is (@what);
+ * with @goal, against the goals and @pipe_rate.
+ */
+static void stream_events(size_t size, const char *what, bool goal,
+			  double pipe_rate)
+{
+	double rate[2], lost[2];
+	uint64_t lag[2];
 	char name[64];
 
+	for (int bin = 0; bin < 2; bin++) {
+		stream(true, bin, size, &rate[bin], &lost[bin], &lag[bin]);
+		snprintf(name, sizeof(name), "events stream, %s, %s ring",
+			 bin ? "binary" : "text", what);
+		row(name, "%12.0f ev/s, %5.2f %% lost, lag <= %lu", rate[bin],
+		    lost[bin], (unsigned long)lag[bin]);
+	}
+	if (!goal)
+		return;
+	for (int bin = 0; bin < 2; bin++) {
+		snprintf(name, sizeof(name), "stream %zuB %s/pipe", size,
+			 bin ? "binary" : "text");
+		ratio(name, rate[bin], pipe_rate, 0.7, true);
+		snprintf(name, sizeof(name), "stream %zuB %s lost %%", size,
+			 bin ? "binary" : "text");
+		ratio(name, lost[bin], 1, 0, false);
+	}
+}
+
+/*
+ * The goal is for the ring the module was loaded with; one of
+ * STREAM_BIG_RING shows what a larger ring absorbs of the reader's stalls
+ * (lag: the most events it was behind).
+ */
+#define STREAM_BIG_RING	(16ul << 20)
+
+static void section_stream(size_t size)
+{
+	unsigned long ring = read_param("ring_size");
+	double rate, lost;
+	char what[32];
+	uint64_t lag;
+
+	snprintf(what, sizeof(what), "%lu KiB", ring >> 10);
 	printf("\n# 4. stream: one writer, one blocking reader (%zu B)\n", size);
-	stream(true, size, &a, &c);
-	stream(false, size, &b, &d);
-	row("events stream", "%12.0f ev/s, %5.2f %% lost", a, c);
-	row("pipe stream", "%12.0f ev/s, %5.2f %% lost", b, d);
-	snprintf(name, sizeof(name), "stream %zuB events/pipe", size);
-	ratio(name, a, b, 0.7, true);
-	snprintf(name, sizeof(name), "stream %zuB events lost %%", size);
-	ratio(name, c, 1, 0, false);
+	stream(false, false, size, &rate, &lost, &lag);
+	row("pipe stream", "%12.0f ev/s, %5.2f %% lost", rate, lost);
+	stream_events(size, what, true, rate);
+	if (ring < STREAM_BIG_RING) {
+		resize_ring(STREAM_BIG_RING);
+		snprintf(what, sizeof(what), "%lu KiB", STREAM_BIG_RING >> 10);
+		stream_events(size, what, false, 0);
+		resize_ring(ring);
+	}
 }
 
 static void section_fanout(int n)
