@@ -36,8 +36,9 @@
  * @max_payload: largest payload in bytes, fixed at load
  * @fmt_lock:	protects @fmt_buf
  * @fmt_buf:	@max_payload + 1 bytes for events_logf() to format into
- * @log_buf:	an EVENTS_LOG_MAX buffer kept between EVENTS_IOC_LOG calls,
- *		or NULL; taken and given back with xchg()/cmpxchg()
+ * @in_buf:	an EVENTS_LOG_MAX buffer kept for copying in writes and
+ *		EVENTS_IOC_LOG batches, or NULL while a call has it; taken
+ *		and given back with xchg()/cmpxchg()
  */
 struct events_dev {
 	struct events_ring ring;
@@ -54,7 +55,7 @@ struct events_dev {
 	u32 max_payload;
 	raw_spinlock_t fmt_lock;
 	char *fmt_buf;
-	char *log_buf;
+	char *in_buf;
 };
 
 extern struct events_dev events_dev;

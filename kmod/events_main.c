@@ -804,11 +804,27 @@ static ssize_t events_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	}
 }
 
+/*
+ * The EVENTS_LOG_MAX buffer kept for copying writes and batches in, or
+ * NULL while another call has it.
+ */
+static char *events_in_buf_take(struct events_dev *dev)
+{
+	return xchg(&dev->in_buf, NULL);
+}
+
+/* Give back a buffer of EVENTS_LOG_MAX bytes; frees it if one is kept. */
+static void events_in_buf_give(struct events_dev *dev, char *buf)
+{
+	if (cmpxchg(&dev->in_buf, NULL, buf))
+		kvfree(buf);
+}
+
 static ssize_t events_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	size_t count = iov_iter_count(from);
 	char stack_buf[EVENTS_STACK_PAYLOAD];
-	char *buf = stack_buf;
+	char *buf = stack_buf, *kept = NULL;
 	ssize_t ret = count;
 	size_t len;
 
@@ -818,7 +834,10 @@ static ssize_t events_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (count > (size_t)events_dev.max_payload + 1)
 		return -EMSGSIZE;
 	if (count > sizeof(stack_buf)) {
-		buf = kmalloc(count, GFP_KERNEL);
+		/* No allocation (and zeroing) per write, unless contended. */
+		if (count <= EVENTS_LOG_MAX)
+			kept = events_in_buf_take(&events_dev);
+		buf = kept ?: kmalloc(count, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
 	}
@@ -837,7 +856,9 @@ static ssize_t events_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		events_wake(&events_dev);
 	}
 out_free:
-	if (buf != stack_buf)
+	if (kept)
+		events_in_buf_give(&events_dev, kept);
+	else if (buf != stack_buf)
 		kfree(buf);
 	return ret;
 }
@@ -1311,19 +1332,6 @@ static long events_log_check(const char *buf, u32 len)
  * zeroing it (init_on_alloc) cost a single writer as much as logging the
  * events, and an order-4 allocation may fall back to vmalloc().
  */
-static char *events_log_buf_get(struct events_dev *dev)
-{
-	char *buf = xchg(&dev->log_buf, NULL);
-
-	return buf ?: kvmalloc(EVENTS_LOG_MAX, GFP_KERNEL);
-}
-
-static void events_log_buf_put(struct events_dev *dev, char *buf)
-{
-	if (cmpxchg(&dev->log_buf, NULL, buf))
-		kvfree(buf);
-}
-
 /*
  * Log a batch of events: the batch is copied in and checked whole first,
  * so that bad input logs nothing. One time stamp and one wake-up serve
@@ -1356,7 +1364,7 @@ static long events_ioc_log(struct file *file, void __user *uarg)
 	if (!args.len)
 		return events_args_out(uarg, &args, sizeof(args));
 
-	buf = events_log_buf_get(dev);
+	buf = events_in_buf_take(dev) ?: kvmalloc(EVENTS_LOG_MAX, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
 	if (copy_from_user(buf, u64_to_user_ptr(args.entries), args.len)) {
@@ -1389,7 +1397,7 @@ static long events_ioc_log(struct file *file, void __user *uarg)
 	args.count = n;
 	ret = events_args_out(uarg, &args, sizeof(args));
 out_free:
-	events_log_buf_put(dev, buf);
+	events_in_buf_give(dev, buf);
 	return ret;
 }
 
@@ -1668,10 +1676,15 @@ static int __init events_init(void)
 	dev->fmt_buf = kmalloc(max_payload + 1, GFP_KERNEL);
 	if (!dev->fmt_buf)
 		return -ENOMEM;
+	dev->in_buf = kvmalloc(EVENTS_LOG_MAX, GFP_KERNEL);
+	if (!dev->in_buf) {
+		ret = -ENOMEM;
+		goto err_free_fmt;
+	}
 
 	ret = events_ring_init(&dev->ring, ring_size, 1);
 	if (ret)
-		goto err_free_fmt;
+		goto err_free_in;
 
 	events_misc.mode = mode;
 	ret = misc_register(&events_misc);
@@ -1681,6 +1694,8 @@ static int __init events_init(void)
 
 err_free_ring:
 	events_ring_free(&dev->ring);
+err_free_in:
+	kvfree(dev->in_buf);
 err_free_fmt:
 	kfree(dev->fmt_buf);
 	return ret;
@@ -1694,7 +1709,7 @@ static void __exit events_exit(void)
 	irq_work_sync(&dev->wake_work);
 	hrtimer_cancel(&dev->wake_timer);
 	events_ring_free(&dev->ring);
-	kvfree(dev->log_buf);
+	kvfree(dev->in_buf);
 	kfree(dev->fmt_buf);
 }
 
