@@ -51,7 +51,7 @@
 #define EVENTS_READ_MAX		SZ_64K
 /* Bytes rendered or skipped per call of events_fill(). */
 #define EVENTS_FILL_BUDGET	SZ_8K
-/* Writes up to this size are copied through the stack, larger via kmalloc. */
+/* Writes up to this size are copied in through the stack, larger ones not. */
 #define EVENTS_STACK_PAYLOAD	256
 /* Ring bytes EVENTS_IOC_LOG stores per hold of the ring lock. */
 #define EVENTS_LOG_LOCK_BYTES	SZ_4K
@@ -219,6 +219,14 @@ static void events_wake_done(struct events_dev *dev, u64 start)
 			       (u64)EVENTS_WAKE_GAP_MAX));
 }
 
+/* Have @wake_timer wake the readers once the spacing has passed. */
+static void events_wake_later(struct events_dev *dev)
+{
+	hrtimer_start(&dev->wake_timer,
+		      ns_to_ktime(atomic64_read(&dev->wake_next)),
+		      HRTIMER_MODE_ABS_SOFT);
+}
+
 /*
  * Wake readers after records were appended. Readers that keep up go back
  * to sleep after every record, and waking many sleepers costs a writer
@@ -247,18 +255,14 @@ static void events_wake(struct events_dev *dev)
 		 * wake_pending clear and arm the timer again.
 		 */
 		if (!atomic_xchg(&dev->wake_pending, 1))
-			hrtimer_start(&dev->wake_timer,
-				      ns_to_ktime(atomic64_read(&dev->wake_next)),
-				      HRTIMER_MODE_ABS_SOFT);
+			events_wake_later(dev);
 		return;
 	}
 	events_wake_now(dev);
 	events_wake_done(dev, now);
 	/* Records of this round's writers wait no longer than the spacing. */
 	if (atomic_read(&dev->wake_pending))
-		hrtimer_start(&dev->wake_timer,
-			      ns_to_ktime(atomic64_read(&dev->wake_next)),
-			      HRTIMER_MODE_ABS_SOFT);
+		events_wake_later(dev);
 }
 
 static enum hrtimer_restart events_wake_timer(struct hrtimer *timer)
@@ -806,7 +810,8 @@ static ssize_t events_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 /*
  * The EVENTS_LOG_MAX buffer kept for copying writes and batches in, or
- * NULL while another call has it.
+ * NULL while another call has it. Kept because allocating one per call,
+ * which init_on_alloc zeroes, cost a writer as much as logging its events.
  */
 static char *events_in_buf_take(struct events_dev *dev)
 {
@@ -1327,11 +1332,6 @@ static long events_log_check(const char *buf, u32 len)
 	return n;
 }
 
-/*
- * A buffer for a batch. One is kept between calls: allocating 64 KiB and
- * zeroing it (init_on_alloc) cost a single writer as much as logging the
- * events, and an order-4 allocation may fall back to vmalloc().
- */
 /*
  * Log a batch of events: the batch is copied in and checked whole first,
  * so that bad input logs nothing. One time stamp and one wake-up serve

@@ -3,11 +3,12 @@
  * events_stress - bounded-time stress test of /dev/events
  *
  * Runs at once, for -d seconds: writer threads (write, writev and
- * EVENTS_IOC_LOG batches, payloads up to max_payload), readers of several kinds (blocking, poll, epoll
- * edge-triggered, tiny buffers, seeking), a thread that opens and closes
- * the device, a thread that interrupts readers with signals, a thread that
- * tries to unload the module (it must fail while files are open) and,
- * with -k, a thread that loads and unloads the in-kernel API test module.
+ * EVENTS_IOC_LOG batches, payloads up to max_payload), readers of several
+ * kinds (blocking, poll, epoll edge-triggered, tiny buffers, seeking), a
+ * thread that opens and closes the device, a thread that interrupts
+ * readers with signals, a thread that tries to unload the module (it must
+ * fail while files are open) and, with -k, a thread that loads and
+ * unloads the in-kernel API test module.
  *
  * Every reader checks every line: the strict record format, sequence
  * numbers (+1, or a loss line that starts at the expected number), the
